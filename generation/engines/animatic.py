@@ -1,0 +1,396 @@
+"""The animatic engine: camera previs on the CPU, with no model weights.
+
+It moves a virtual camera over a still (the input image, or a title card drawn from the
+prompt) so a user can judge framing, timing and camera motion in a second before spending
+GPU minutes on the real thing. The result is labelled as an animatic, never as AI video.
+
+Conventions, in output-frame terms (x right, y down):
+
+- pan_left: the camera turns left, so the scene slides right; pan_right the opposite.
+- tilt_up: the camera looks up, so the scene slides down; tilt_down the opposite.
+- zoom_in / dolly_in: the scene grows; zoom_out / dolly_out: it shrinks. A dolly adds a
+  mild perspective tilt and a travel-like speed curve so it reads differently from a zoom.
+- crane_up: the camera rises, so the scene slides down and recedes slightly.
+- orbit: the camera circles to the right; the scene turns like a card and slides left.
+- tracking: the camera travels right alongside the subject; the scene slides left.
+- handheld: small smooth shake (translation and roll), seeded by the request's seed.
+- drone: the camera flies forward and rises with a slight bank.
+
+Numpy, OpenCV and Pillow are imported inside functions so that reading capabilities
+stays cheap for the web process.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import dataclasses
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from generation.prompting import CAMERA_MOTIONS
+from generation.spec import (
+    Capabilities,
+    GenerationError,
+    GenerationRequest,
+    Progress,
+    VideoResult,
+    check_cancel,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+BATCH = 8
+"""Frames rendered between progress reports and cancel checks."""
+
+PYRAMID_STEP = 1.25
+"""Ratio between canvas levels; bilinear sampling stays alias-free within this ratio."""
+
+NOTE = "Animatic: camera previs, not AI video"
+
+# Columns of a camera path: dx (fraction of output width), dy (fraction of output height),
+# zoom (1 = the still just covers the frame), roll, yaw and pitch (degrees).
+DX, DY, ZOOM, ROLL, YAW, PITCH = range(6)
+
+
+def _ease(t: np.ndarray) -> np.ndarray:
+    """Ease in and out (cubic) so moves start and stop like a real camera operator's."""
+    import numpy as np
+
+    return np.where(t < 0.5, 4 * t**3, 1 - (-2 * t + 2) ** 3 / 2)
+
+
+def camera_path(motion: str, num_frames: int, *, fps: float, seed: int) -> np.ndarray:
+    """Return the (num_frames, 6) camera parameters for `motion`, one row per frame.
+
+    Every translation stays within the slack that the zoom leaves around the frame, so
+    the camera never looks past the edge of the still.
+    """
+    import numpy as np
+
+    if motion not in CAMERA_MOTIONS:
+        known = ", ".join(CAMERA_MOTIONS)
+        raise GenerationError(
+            f"Unknown camera motion {motion!r}; choose one of: {known}.", field="camera_motion"
+        )
+    n = num_frames
+    t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
+    e = _ease(t)
+    p = np.zeros((n, 6))
+    p[:, ZOOM] = 1.0
+
+    def lerp(a: float, b: float, s: np.ndarray = e) -> np.ndarray:
+        return a + (b - a) * s
+
+    if motion in ("pan_left", "pan_right"):
+        sign = 1 if motion == "pan_left" else -1
+        p[:, ZOOM] = 1.32
+        p[:, DX] = sign * lerp(-0.15, 0.15)
+    elif motion in ("tilt_up", "tilt_down"):
+        sign = 1 if motion == "tilt_up" else -1
+        p[:, ZOOM] = 1.32
+        p[:, DY] = sign * lerp(-0.15, 0.15)
+    elif motion == "zoom_in":
+        p[:, ZOOM] = lerp(1.0, 1.5)
+    elif motion == "zoom_out":
+        p[:, ZOOM] = lerp(1.5, 1.0)
+    elif motion in ("dolly_in", "dolly_out"):
+        # Apparent size grows as 1/distance while the camera travels: slow, then faster.
+        s = e if motion == "dolly_in" else 1 - e
+        p[:, ZOOM] = 1.04 / (1 - 0.3 * s)
+        p[:, PITCH] = 5.0 * s
+        p[:, DY] = -0.02 * s
+    elif motion == "orbit":
+        p[:, ZOOM] = 1.4
+        p[:, DX] = lerp(0.09, -0.09)
+        p[:, YAW] = lerp(-9.0, 9.0)
+    elif motion in ("crane_up", "crane_down"):
+        s = e if motion == "crane_up" else 1 - e
+        p[:, ZOOM] = 1.45 - 0.1 * s
+        p[:, DY] = -0.13 + 0.26 * s
+        p[:, PITCH] = -4.0 + 8.0 * s
+    elif motion == "tracking":
+        # Dollies on track keep a steady speed: only a light ease at both ends.
+        s = 0.4 * t + 0.6 * e
+        p[:, ZOOM] = 1.38
+        p[:, DX] = lerp(0.15, -0.15, s)
+        p[:, YAW] = lerp(3.0, 6.0, s)
+    elif motion == "handheld":
+        seconds = np.arange(n) / fps
+        rng = np.random.default_rng([abs(seed), 0x4A11D])
+        p[:, ZOOM] = 1.07
+
+        def wobble(amplitude: float) -> np.ndarray:
+            freqs = np.array([0.31, 0.73, 1.47]) * rng.uniform(0.8, 1.25, 3)
+            weights = np.array([1.0, 0.5, 0.25])
+            phases = rng.uniform(0, 2 * np.pi, 3)
+            waves = np.sin(2 * np.pi * freqs[:, None] * seconds[None, :] + phases[:, None])
+            return amplitude * (weights @ waves) / weights.sum()
+
+        p[:, DX] = wobble(0.014)
+        p[:, DY] = wobble(0.012)
+        p[:, ROLL] = wobble(0.7)
+    elif motion == "drone":
+        p[:, ZOOM] = lerp(1.12, 1.5)
+        p[:, DY] = lerp(-0.05, 0.07)
+        p[:, ROLL] = lerp(-2.0, 2.0)
+        p[:, PITCH] = lerp(-3.0, 3.0)
+    return p
+
+
+def _tilt(yaw: float, pitch: float, focal: float) -> np.ndarray:
+    """Return the homography that turns the still like a card seen by a fixed camera.
+
+    In centred coordinates: a point (x, y) on the card, rotated by yaw about the vertical
+    axis and pitch about the horizontal one at distance `focal`, projects back to the frame.
+    Positive yaw brings the right edge closer; positive pitch brings the top closer.
+    """
+    import numpy as np
+
+    a, b = math.radians(yaw), math.radians(pitch)
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    r = ry @ rx
+    card = np.column_stack([r[:, 0], r[:, 1], [0.0, 0.0, focal]])
+    return np.diag([focal, focal, 1.0]) @ card / focal
+
+
+def _frame_matrix(
+    row: np.ndarray, *, out_size: tuple[int, int], src_size: tuple[int, int]
+) -> np.ndarray:
+    """Return the 3×3 matrix from source-canvas pixels to output pixels for one frame.
+
+    The source may be any level of the canvas pyramid: at zoom 1 its whole area maps
+    onto the frame, whatever its resolution.
+    """
+    import numpy as np
+
+    w, h = out_size
+    sw, sh = src_size
+
+    def move(x: float, y: float) -> np.ndarray:
+        return np.array([[1.0, 0, x], [0, 1.0, y], [0, 0, 1.0]])
+
+    sx, sy = row[ZOOM] * w / sw, row[ZOOM] * h / sh
+    c, s = math.cos(math.radians(row[ROLL])), math.sin(math.radians(row[ROLL]))
+    scale = np.array([[sx, 0, 0], [0, sy, 0], [0, 0, 1.0]])
+    roll = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+    tilt = _tilt(row[YAW], row[PITCH], 1.1 * max(w, h))
+    return (
+        move((w - 1) / 2, (h - 1) / 2)
+        @ tilt
+        @ move(row[DX] * w, row[DY] * h)
+        @ roll
+        @ scale
+        @ move(-(sw - 1) / 2, -(sh - 1) / 2)
+    )
+
+
+def _font(size: int, font_path: str | None) -> Any:
+    from PIL import ImageFont
+
+    if font_path:
+        return ImageFont.truetype(font_path, size)
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):
+        # Pillow without FreeType: a small bitmap font still beats no text.
+        return ImageFont.load_default()
+
+
+def _wrap(text: str, font: Any, max_width: float) -> list[str]:
+    """Greedy word wrap by rendered width, so lines fit whatever the font."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            candidate = f"{line} {word}".strip()
+            if line and font.getlength(candidate) > max_width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        if line:
+            lines.append(line)
+    return lines
+
+
+def title_card(
+    prompt: str, width: int, height: int, *, seed: int, font_path: str | None = None
+) -> np.ndarray:
+    """Draw a (height, width, 3) title card: seeded gradient, bokeh, grid and the prompt.
+
+    The bokeh and the faint grid give the camera something to move against; a flat
+    background would make pans and zooms invisible except for the text.
+    """
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = np.random.default_rng([abs(seed), 0x717CA4D])
+    hue = rng.random()
+    dark = np.array(colorsys.hsv_to_rgb(hue, 0.6, 0.16))
+    light = np.array(colorsys.hsv_to_rgb((hue + rng.uniform(0.06, 0.2)) % 1, 0.55, 0.5))
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = xx / width - 0.5, yy / height - 0.5
+    g = np.clip(0.5 + (u * math.cos(angle) + v * math.sin(angle)) * 1.2, 0, 1)[..., None]
+    vignette = (1 - 0.45 * (u**2 + v**2) * 2)[..., None]
+    base = (dark * (1 - g) + light * g) * vignette * 255
+    card = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).convert("RGBA")
+
+    short = min(width, height)
+    overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    step = max(8, round(short / 9))
+    for x in range(step // 2, width, step):
+        draw.line([(x, 0), (x, height)], fill=(255, 255, 255, 14), width=max(1, short // 400))
+    for y in range(step // 2, height, step):
+        draw.line([(0, y), (width, y)], fill=(255, 255, 255, 14), width=max(1, short // 400))
+    for _ in range(int(rng.integers(18, 30))):
+        r = short * rng.uniform(0.02, 0.1)
+        cx, cy = rng.uniform(0, width), rng.uniform(0, height)
+        tint = colorsys.hsv_to_rgb((hue + rng.uniform(-0.12, 0.12)) % 1, 0.35, 1.0)
+        rgb = tuple(int(255 * c) for c in tint)
+        alpha = int(rng.uniform(20, 70))
+        draw.ellipse(
+            [cx - r, cy - r, cx + r, cy + r],
+            fill=(*rgb, alpha),
+            outline=(*rgb, min(255, alpha * 2)),
+            width=max(1, round(r / 12)),
+        )
+    overlay = overlay.filter(ImageFilter.GaussianBlur(short / 300))
+    card = Image.alpha_composite(card, overlay)
+
+    text = " ".join(prompt.split())
+    if text:
+        card = _draw_text(card, text, font_path=font_path)
+    return np.asarray(card.convert("RGB"), dtype=np.uint8).copy()
+
+
+def _draw_text(card: Any, text: str, *, font_path: str | None) -> Any:
+    """Centre `text` in the middle half of the card, where every camera move keeps it."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    width, height = card.size
+    max_width, max_lines = 0.5 * width, 5
+    size = max(10, round(height * 0.07))
+    while True:
+        font = _font(size, font_path)
+        lines = _wrap(text, font, max_width)
+        if len(lines) <= max_lines or size <= max(10, height * 0.035):
+            break
+        size = round(size * 0.88)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and font.getlength(last + " …") > max_width:
+            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
+        lines[-1] = last + " …"
+
+    leading = round(size * 1.3)
+    top = (height - leading * len(lines)) / 2
+    layer = Image.new("RGBA", card.size, (0, 0, 0, 0))
+    shadow = Image.new("RGBA", card.size, (0, 0, 0, 0))
+    draw, shade = ImageDraw.Draw(layer), ImageDraw.Draw(shadow)
+    offset = max(1, size // 16)
+    for i, line in enumerate(lines):
+        x = (width - font.getlength(line)) / 2
+        y = top + i * leading
+        shade.text((x + offset, y + offset), line, font=font, fill=(0, 0, 0, 170))
+        draw.text((x, y), line, font=font, fill=(250, 246, 238, 255))
+    rule_y = top - leading * 0.45
+    draw.line(
+        [(width / 2 - size, rule_y), (width / 2 + size, rule_y)],
+        fill=(250, 246, 238, 150),
+        width=max(1, size // 14),
+    )
+    card = Image.alpha_composite(card, shadow.filter(ImageFilter.GaussianBlur(size / 10)))
+    return Image.alpha_composite(card, layer)
+
+
+class AnimaticEngine:
+    """Render camera motion over a still; fast, deterministic, and honest about it."""
+
+    label = "Animatic (camera previs)"
+
+    def __init__(self, *, engine_id: str = "animatic", font_path: str | None = None, **_: Any):
+        if font_path and not Path(font_path).is_file():
+            raise GenerationError(f"The animatic font {font_path} does not exist.")
+        self.id = engine_id
+        self.font_path = font_path
+        self.capabilities = Capabilities(
+            modes=frozenset({"text_to_video", "image_to_video"}),
+            min_size=64,
+            max_size=1920,
+            size_multiple=16,
+            min_frames=1,
+            max_frames=600,
+            min_fps=4,
+            max_fps=60,
+            default_fps=24,
+            needs_gpu=False,
+        )
+        # The form offers multiples of 16 like every other engine, but the renderer only
+        # needs even sizes (for yuv420 encoding), so scripts may ask for 640×360.
+        self._render_limits = dataclasses.replace(self.capabilities, size_multiple=2)
+
+    def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
+        import cv2
+        import numpy as np
+
+        self._render_limits.validate(request, engine_label=self.label)
+        r = request
+        motion = r.camera_motion or "static"
+        path = camera_path(motion, r.num_frames, fps=r.fps, seed=r.seed)
+        w, h, n = r.width, r.height, r.num_frames
+
+        top = max(1.0, float(path[:, ZOOM].max()))
+        size = (round(w * top), round(h * top))
+        if r.image_path:
+            from generation.video import load_image
+
+            canvas = load_image(r.image_path, *size)
+            source = "image"
+        else:
+            canvas = title_card(r.prompt, *size, seed=r.seed, font_path=self.font_path)
+            source = "title_card"
+
+        # A small pyramid keeps every frame's downsampling within PYRAMID_STEP, so fine
+        # detail (text, grid lines) does not shimmer as the camera zooms.
+        levels = [(top, canvas)]
+        while levels[-1][0] / PYRAMID_STEP >= 1.0:
+            scale = levels[-1][0] / PYRAMID_STEP
+            dims = (round(w * scale), round(h * scale))
+            levels.append((scale, cv2.resize(canvas, dims, interpolation=cv2.INTER_AREA)))
+        if levels[-1][0] > 1.0:
+            levels.append((1.0, cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)))
+
+        frames = np.empty((n, h, w, 3), dtype=np.uint8)
+        identity = not path[:, [DX, DY, ROLL, YAW, PITCH]].any() and (path[:, ZOOM] == 1).all()
+        for start in range(0, n, BATCH):
+            check_cancel(progress)
+            stop = min(n, start + BATCH)
+            for i in range(start, stop):
+                if identity:
+                    frames[i] = levels[-1][1]
+                    continue
+                row = path[i]
+                src = next((img for s, img in reversed(levels) if s >= row[ZOOM] * 0.98), canvas)
+                matrix = _frame_matrix(row, out_size=(w, h), src_size=(src.shape[1], src.shape[0]))
+                cv2.warpPerspective(
+                    src,
+                    matrix,
+                    (w, h),
+                    dst=frames[i],
+                    flags=cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REFLECT_101,
+                )
+            progress.step(stop, n, preview=frames[stop - 1])
+
+        return VideoResult(
+            frames=frames,
+            fps=r.fps,
+            notes=[NOTE],
+            info={"camera_motion": motion, "source": source},
+        )

@@ -1,0 +1,86 @@
+"""Enhance engine: frame interpolation and upscaling of an existing clip, CPU only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generation.spec import (
+    Capabilities,
+    GenerationError,
+    GenerationRequest,
+    Progress,
+    VideoResult,
+)
+
+MAX_OUTPUT_SIDE = 3840
+"""Upscaled frames larger than 4K UHD would exhaust a worker's memory for a whole clip."""
+
+
+class EnhanceEngine:
+    """Make a clip smoother (interpolate ×2–×4) or larger (upscale ×2/×4), keeping duration."""
+
+    def __init__(
+        self,
+        engine_id: str = "enhance",
+        interpolation: str = "flow",
+        upscaler: str = "auto",
+        **_: Any,
+    ):
+        self.id = engine_id
+        self.label = "Enhance (frame interpolation, upscaling)"
+        self.interpolation = interpolation
+        self.upscaler = upscaler
+        # `scales` serves both modes; upscaling narrows it to ×2/×4 in `generate`.
+        self.capabilities = Capabilities(
+            modes=frozenset({"interpolate", "upscale"}),
+            min_size=16,
+            max_size=MAX_OUTPUT_SIDE,
+            size_multiple=2,
+            max_frames=10_000,
+            min_fps=1,
+            max_fps=120,
+            scales=(2, 3, 4),
+        )
+
+    def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
+        from generation import enhance
+        from generation.video import read_video
+
+        if request.mode not in self.capabilities.modes:
+            raise GenerationError(f"{self.label} does not support {request.mode}.", field="mode")
+        if not request.video_path:
+            raise GenerationError("Choose a clip to enhance.", field="video_path")
+        scale = request.scale
+        if request.mode == "upscale" and scale not in enhance.UPSCALE_FACTORS:
+            raise GenerationError(
+                f"Upscaling supports ×2 and ×4; ×{scale} is not one of them.", field="scale"
+            )
+        frames, info = read_video(request.video_path)
+        src_fps = info.fps or float(request.fps)
+        if request.mode == "interpolate":
+            method = str(request.options.get("interpolation", self.interpolation))
+            out = enhance.interpolate(frames, scale, method=method, progress=progress)
+            fps = src_fps * scale
+            note = (
+                f"Interpolated ×{scale} ({method}): {info.num_frames} → {len(out)} frames, "
+                f"{src_fps:g} → {fps:g} fps."
+            )
+            return VideoResult(out, fps, notes=[note], info={"method": method})
+        side = max(info.width, info.height) * scale
+        if side > MAX_OUTPUT_SIDE:
+            raise GenerationError(
+                f"Upscaling {info.width}×{info.height} by ×{scale} would exceed "
+                f"{MAX_OUTPUT_SIDE}px; choose a smaller factor or a smaller clip.",
+                field="scale",
+            )
+        model = str(request.options.get("upscale_model", "general"))
+        backend = str(request.options.get("upscaler", self.upscaler))
+        out, used = enhance.upscale_with_info(
+            frames, scale, model=model, backend=backend, progress=progress
+        )
+        return VideoResult(
+            out,
+            src_fps,
+            notes=[used.note],
+            info={"backend": used.backend, "model": used.model},
+        )

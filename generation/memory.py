@@ -1,0 +1,114 @@
+"""Memory arithmetic for diffusers checkpoints, done without torch or loading weights.
+
+A worker must refuse a job it cannot fit *before* spending a minute loading 30 GB of
+weights, so parameter counts come from safetensors headers (a few kilobytes each) and
+the available memory from the device, never from a trial run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+from pathlib import Path
+
+GIB = 1024**3
+
+DTYPE_BYTES = {
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+}
+
+_SAFETENSORS_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+}
+
+
+def fmt_gb(n: float) -> str:
+    """Format a byte count as GB for messages users read."""
+    gb = n / GIB
+    if gb >= 10:
+        return f"{gb:.0f} GB"
+    if gb >= 0.1:
+        return f"{gb:.1f} GB"
+    return f"{gb:.2f} GB"
+
+
+def safetensors_param_count(path: str | Path) -> int:
+    """Count the parameters in one .safetensors file by reading only its JSON header."""
+    with open(path, "rb") as f:
+        (size,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    total = 0
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        total += math.prod(entry.get("shape", [])) if entry.get("shape") else 1
+    return total
+
+
+def component_param_counts(model_dir: str | Path) -> dict[str, int]:
+    """Parameters per pipeline component (`transformer`, `vae`, ...) of a saved pipeline.
+
+    Components without safetensors weights (tokenizers, schedulers, .bin checkpoints)
+    are left out; callers fill the gaps from per-family constants.
+    """
+    root = Path(model_dir)
+    counts: dict[str, int] = {}
+    if not root.is_dir():
+        return counts
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = sorted(sub.glob("*.safetensors"))
+        if files:
+            counts[sub.name] = sum(safetensors_param_count(f) for f in files)
+    return counts
+
+
+def read_json(path: str | Path) -> dict:
+    """Return the JSON object at `path`, or {} when it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def available_ram() -> int:
+    """Bytes of RAM the OS can hand out now (MemAvailable), psutil when /proc is absent."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+    except ImportError:
+        pages = os.sysconf("SC_AVPHYS_PAGES") if hasattr(os, "sysconf") else 0
+        return int(pages * os.sysconf("SC_PAGE_SIZE")) if pages else 0
+    return int(psutil.virtual_memory().available)
+
+
+def cuda_total_memory(device: str = "cuda") -> int:
+    """Total memory of a CUDA device in bytes (imports torch; only call on GPU hosts)."""
+    import torch
+
+    index = torch.device(device).index or 0
+    return int(torch.cuda.get_device_properties(index).total_memory)

@@ -1,0 +1,374 @@
+"""Video files in and out: MP4 encode/decode, posters, spritesheets, crossfades, images.
+
+Frames are (T, H, W, 3) uint8 RGB numpy arrays throughout. Files are written to a
+temporary name in the destination directory and moved into place, so a reader never
+sees a half-written clip and a crash leaves no truncated output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from generation.spec import GenerationError
+
+MAX_IMAGE_PIXELS = 40_000_000
+"""Refuse input images above this many pixels before decoding them (decompression bombs)."""
+
+RECIPE_KEY = "comment"
+"""MP4 tag that carries the JSON recipe; `comment` survives the muxer and common tools."""
+
+# `use_metadata_tags` keeps custom keys (not just the iTunes-style ones) in the MP4;
+# `faststart` moves the index to the front so browsers can play while downloading.
+_MOVFLAGS = "+faststart+use_metadata_tags"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What `probe` learns about a video file without decoding every frame."""
+
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+    duration: float
+    codec: str
+    pix_fmt: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _check_frames(frames: np.ndarray, *, what: str = "frames") -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise GenerationError(
+            f"Expected {what} as a (T, H, W, 3) uint8 array, got shape {frames.shape} "
+            f"and dtype {frames.dtype}."
+        )
+    if frames.shape[0] == 0:
+        raise GenerationError(f"There are no {what} to write.")
+    return frames
+
+
+@contextlib.contextmanager
+def _atomic_path(path: str | os.PathLike[str], suffix: str) -> Iterator[str]:
+    """Yield a temporary path next to `path`; move it into place only on success."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _rate(fps: float | Fraction) -> Fraction:
+    """Turn 29.97002997… back into 30000/1001 so timestamps stay exact."""
+    if isinstance(fps, Fraction):
+        rate = fps
+    elif isinstance(fps, int):
+        rate = Fraction(fps)
+    else:
+        rate = Fraction(float(fps)).limit_denominator(1001)
+    if rate <= 0:
+        raise GenerationError(f"Frame rate must be positive, got {fps}.", field="fps")
+    return rate
+
+
+def encode_mp4(
+    frames: np.ndarray,
+    fps: float,
+    path: str | os.PathLike[str],
+    *,
+    metadata: Mapping[str, str] | None = None,
+    crf: int = 18,
+) -> None:
+    """Encode frames as H.264/yuv420p MP4 that browsers play before fully downloaded.
+
+    Odd widths or heights lose their last pixel column/row, because 4:2:0 chroma needs
+    even dimensions. `metadata` becomes container tags (see `recipe_metadata`).
+    """
+    import av
+
+    frames = _check_frames(frames)
+    t, h, w, _ = frames.shape
+    h2, w2 = h - h % 2, w - w % 2
+    if h2 < 2 or w2 < 2:
+        raise GenerationError(f"Frames of {w}×{h} px are too small to encode.")
+    if (h2, w2) != (h, w):
+        frames = frames[:, :h2, :w2]
+    rate = _rate(fps)
+    with _atomic_path(path, ".mp4") as tmp:
+        container = av.open(tmp, mode="w", format="mp4", options={"movflags": _MOVFLAGS})
+        try:
+            for key, value in (metadata or {}).items():
+                container.metadata[str(key)] = str(value)
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = w2, h2
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = 1 / rate
+            stream.options = {"crf": str(int(crf))}
+            for i in range(t):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[i]), "rgb24")
+                frame.pts = i
+                frame.time_base = stream.time_base
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        finally:
+            container.close()
+
+
+def _open(path: str | os.PathLike[str]) -> Any:
+    import av
+
+    name = os.fspath(path)
+    try:
+        if os.path.getsize(name) == 0:
+            raise GenerationError(f"{Path(name).name} is not a readable video: the file is empty.")
+        container = av.open(name, mode="r")
+    except GenerationError as exc:
+        exc.field = "video_path"
+        raise
+    except FileNotFoundError:
+        raise GenerationError(
+            f"{Path(name).name} is not a readable video: the file does not exist.",
+            field="video_path",
+        ) from None
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise GenerationError(
+            f"{Path(name).name} is not a readable video ({exc}).", field="video_path"
+        ) from None
+    if not container.streams.video:
+        container.close()
+        raise GenerationError(
+            f"{Path(name).name} is not a readable video: it has no video stream.",
+            field="video_path",
+        )
+    return container
+
+
+def _info(container: Any, name: str) -> VideoInfo:
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    num_frames = int(stream.frames or 0)
+    if num_frames == 0:
+        # Some containers (WebM, raw streams) do not record a count: count packets instead.
+        num_frames = sum(1 for p in container.demux(stream) if p.size)
+        container.seek(0)
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / 1_000_000
+    else:
+        duration = num_frames / fps if fps else 0.0
+    if num_frames == 0 or not ctx.width or not ctx.height:
+        raise GenerationError(
+            f"{Path(name).name} is not a readable video: it has no frames.", field="video_path"
+        )
+    return VideoInfo(
+        width=int(ctx.width),
+        height=int(ctx.height),
+        fps=fps,
+        num_frames=num_frames,
+        duration=duration,
+        codec=str(ctx.name),
+        pix_fmt=str(ctx.pix_fmt or ""),
+        metadata={str(k): str(v) for k, v in container.metadata.items()},
+    )
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read size, rate, length, codec and tags; raise GenerationError if it is no video."""
+    container = _open(path)
+    try:
+        return _info(container, os.fspath(path))
+    finally:
+        container.close()
+
+
+def read_video(
+    path: str | os.PathLike[str], *, max_frames: int | None = None
+) -> tuple[np.ndarray, VideoInfo]:
+    """Decode a video to (T, H, W, 3) uint8 RGB frames, optionally only the first ones."""
+    import av
+
+    name = os.fspath(path)
+    container = _open(path)
+    try:
+        info = _info(container, name)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        frames: list[np.ndarray] = []
+        try:
+            for frame in container.decode(stream):
+                frames.append(frame.to_ndarray(format="rgb24"))
+                if max_frames is not None and len(frames) >= max_frames:
+                    break
+        except av.FFmpegError as exc:
+            if not frames:
+                raise GenerationError(
+                    f"{Path(name).name} is not a readable video ({exc}).", field="video_path"
+                ) from None
+    finally:
+        container.close()
+    if not frames:
+        raise GenerationError(
+            f"{Path(name).name} is not a readable video: no frame could be decoded.",
+            field="video_path",
+        )
+    return np.stack(frames), info
+
+
+def _save_jpeg(image: Any, path: str | os.PathLike[str], quality: int) -> None:
+    with _atomic_path(path, ".jpg") as tmp:
+        image.save(tmp, format="JPEG", quality=int(quality), optimize=True)
+
+
+def write_poster(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    index: int | None = None,
+    quality: int = 90,
+) -> None:
+    """Save one frame (the middle one by default, which rarely is a fade) as a JPEG."""
+    from PIL import Image
+
+    frames = _check_frames(frames)
+    n = frames.shape[0]
+    i = n // 2 if index is None else index
+    if not -n <= i < n:
+        raise GenerationError(f"Poster frame {i} is outside the clip's {n} frames.")
+    _save_jpeg(Image.fromarray(frames[i]), path, quality)
+
+
+def write_spritesheet(
+    frames: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    columns: int = 4,
+    tiles: int = 16,
+    tile_width: int = 256,
+) -> None:
+    """Save a JPEG grid of evenly spaced frames, first and last included, for scrubbing."""
+    from PIL import Image
+
+    frames = _check_frames(frames)
+    n, h, w, _ = frames.shape
+    tiles = max(1, min(tiles, n))
+    columns = max(1, min(columns, tiles))
+    rows = math.ceil(tiles / columns)
+    tile_height = max(1, round(tile_width * h / w))
+    sheet = Image.new("RGB", (columns * tile_width, rows * tile_height))
+    picks = np.linspace(0, n - 1, tiles).round().astype(int)
+    for k, i in enumerate(picks):
+        tile = Image.fromarray(frames[i]).resize((tile_width, tile_height), Image.LANCZOS)
+        sheet.paste(tile, ((k % columns) * tile_width, (k // columns) * tile_height))
+    _save_jpeg(sheet, path, 85)
+
+
+def crossfade_concat(a: np.ndarray, b: np.ndarray, overlap: int) -> np.ndarray:
+    """Join two clips, fading linearly from `a` into `b` over `overlap` shared frames."""
+    a = _check_frames(a, what="frames of the first clip")
+    b = _check_frames(b, what="frames of the second clip")
+    if a.shape[1:] != b.shape[1:]:
+        raise GenerationError(
+            f"Cannot join clips of different sizes: {a.shape[2]}×{a.shape[1]} and "
+            f"{b.shape[2]}×{b.shape[1]}."
+        )
+    if not 0 <= overlap <= min(len(a), len(b)):
+        raise GenerationError(
+            f"A crossfade of {overlap} frames does not fit clips of {len(a)} and {len(b)} frames."
+        )
+    if overlap == 0:
+        return np.concatenate([a, b])
+    # Weights strictly between 0 and 1: the pure end frames of each clip stay outside.
+    w = (np.arange(1, overlap + 1, dtype=np.float32) / (overlap + 1))[:, None, None, None]
+    tail = a[len(a) - overlap :].astype(np.float32)
+    head = b[:overlap].astype(np.float32)
+    mixed = np.clip(np.rint(tail * (1 - w) + head * w), 0, 255).astype(np.uint8)
+    return np.concatenate([a[: len(a) - overlap], mixed, b[overlap:]])
+
+
+def load_image(path: str | os.PathLike[str], width: int, height: int) -> np.ndarray:
+    """Open an image upright in RGB and cover-crop it to exactly (height, width, 3).
+
+    The pixel count is checked from the header before any pixel is decoded, so a tiny
+    file that expands to gigabytes is refused cheaply.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    name = Path(path).name
+    if width < 1 or height < 1:
+        raise GenerationError(f"Cannot fit an image into {width}×{height} px.")
+    try:
+        with warnings.catch_warnings():
+            # Our own, lower limit below decides; Pillow's warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
+            iw, ih = im.size
+            if iw * ih > MAX_IMAGE_PIXELS:
+                raise GenerationError(
+                    f"{name} is {iw}×{ih} px ({iw * ih / 1e6:.0f} megapixels); the limit is "
+                    f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels.",
+                    field="image_path",
+                )
+            if im.format == "JPEG":
+                im.draft("RGB", (width, height))
+            im = ImageOps.exif_transpose(im)
+            im = im.convert("RGB")
+            iw, ih = im.size
+            scale = max(width / iw, height / ih)
+            cw, ch = width / scale, height / scale
+            box = ((iw - cw) / 2, (ih - ch) / 2, (iw + cw) / 2, (ih + ch) / 2)
+            out = im.resize((width, height), Image.LANCZOS, box=box, reducing_gap=3.0)
+            return np.asarray(out, dtype=np.uint8).copy()
+    except GenerationError:
+        raise
+    except FileNotFoundError:
+        raise GenerationError(f"{name} does not exist.", field="image_path") from None
+    except Image.DecompressionBombError:
+        raise GenerationError(
+            f"{name} is too large to open safely; the limit is "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels.",
+            field="image_path",
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise GenerationError(
+            f"{name} is not a readable image ({exc}).", field="image_path"
+        ) from None
+
+
+def recipe_metadata(recipe: Mapping[str, Any]) -> dict[str, str]:
+    """Tags that embed `recipe` as JSON, so a downloaded clip says how it was made."""
+    text = json.dumps(dict(recipe), sort_keys=True, ensure_ascii=False, default=str)
+    return {RECIPE_KEY: text}
+
+
+def read_recipe(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Return the JSON recipe embedded by `recipe_metadata`, or None if there is none."""
+    text = probe(path).metadata.get(RECIPE_KEY)
+    if not text:
+        return None
+    try:
+        recipe = json.loads(text)
+    except ValueError:
+        return None
+    return recipe if isinstance(recipe, dict) else None

@@ -1,0 +1,74 @@
+import mimetypes
+import os
+import re
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+
+from studio.gallery.models import Clip
+from studio.projects.access import get_project_for_user
+
+RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _get_clip_for_user(request, pk: int) -> Clip:
+    clip = Clip.objects.select_related("generation", "project").filter(pk=pk).first()
+    if clip is None:
+        raise Http404("No such clip.")
+    get_project_for_user(request.user, clip.project_id)
+    return clip
+
+
+@login_required
+def clip_detail(request, pk: int):
+    clip = _get_clip_for_user(request, pk)
+    return render(request, "gallery/clip.html", {"clip": clip, "g": clip.generation, "project": clip.project})
+
+
+def _serve(request, field, *, download_name: str | None = None):
+    """Serve a media file with byte ranges, so browsers can seek in the video."""
+    try:
+        path = field.path
+        size = os.path.getsize(path)
+    except (ValueError, OSError):
+        raise Http404("The file is missing.") from None
+    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    match = RANGE_RE.match(request.headers.get("Range", ""))
+    if match and (match.group(1) or match.group(2)):
+        start_s, end_s = match.groups()
+        if start_s:
+            start, end = int(start_s), min(int(end_s) if end_s else size - 1, size - 1)
+        else:
+            start, end = max(0, size - int(end_s)), size - 1
+        if start >= size or start > end:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            body = fh.read(end - start + 1)
+        response = HttpResponse(body, status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    else:
+        response = FileResponse(open(path, "rb"), content_type=content_type,
+                                as_attachment=download_name is not None, filename=download_name or "")
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def clip_video(request, pk: int):
+    return _serve(request, _get_clip_for_user(request, pk).file)
+
+
+@login_required
+def clip_poster(request, pk: int):
+    return _serve(request, _get_clip_for_user(request, pk).poster)
+
+
+@login_required
+def clip_download(request, pk: int):
+    clip = _get_clip_for_user(request, pk)
+    return _serve(request, clip.file, download_name=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4")

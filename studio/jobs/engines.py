@@ -1,0 +1,42 @@
+"""The edge between Django settings and the engine registry in `generation/`."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from generation.engines import Registry
+from generation.spec import Capabilities
+
+_registry: Registry | None = None
+_registry_configs: dict | None = None
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    id: str
+    kind: str
+    label: str
+    capabilities: Capabilities
+
+
+def get_registry() -> Registry:
+    """Return the process-wide registry; a worker keeps its engines (and pipelines) warm."""
+    global _registry, _registry_configs
+    configs = settings.STUDIO_ENGINE_CONFIGS
+    if _registry is None or _registry_configs != configs:
+        _registry = Registry(configs)
+        _registry_configs = {k: dict(v) for k, v in configs.items()}
+    return _registry
+
+
+def engine_info(engine_id: str) -> EngineInfo | None:
+    config = settings.STUDIO_ENGINE_CONFIGS.get(engine_id)
+    if config is None:
+        return None
+    engine = get_registry().get(engine_id)
+    kind = config.get("kind", engine_id)
+    return EngineInfo(id=engine_id, kind=kind, label=engine.label, capabilities=engine.capabilities)
+
+
+def available_engines() -> list[EngineInfo]:
+    return [info for e in settings.STUDIO_ENGINE_CONFIGS if (info := engine_info(e))]

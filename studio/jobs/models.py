@@ -1,0 +1,70 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from studio.projects.models import Project
+from studio.prompts.models import Prompt
+
+
+class Generation(models.Model):
+    """One immutable run of an engine; the database is the source of truth for it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generations")
+    prompt = models.ForeignKey(Prompt, on_delete=models.SET_NULL, null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    engine = models.CharField(max_length=64)
+    mode = models.CharField(max_length=32)
+    recipe = models.JSONField(help_text="The resolved GenerationRequest, seed included.")
+    notes = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["project", "-queued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.engine} {self.mode} {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.SUCCEEDED:
+            return 100
+        return int(100 * self.step / self.total_steps) if self.total_steps else 0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.status != self.Status.RUNNING or not self.started_at or not self.step:
+            return None
+        from django.utils import timezone
+
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return max(0.0, elapsed / self.step * (self.total_steps - self.step))
+
+    @property
+    def group_name(self) -> str:
+        return f"project-{self.project_id}"

@@ -1,0 +1,20 @@
+"""One access rule for every view: non-members get 404, members below the role get 403."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from studio.projects.models import Project
+from studio.teams.selectors import role_allows, user_role
+
+
+def get_project_for_user(user, pk: int, *, role: str = "viewer") -> Project:
+    project = Project.objects.select_related("team").filter(pk=pk).first()
+    if project is None:
+        raise Http404("No such project.")
+    have = user_role(user, project.team_id)
+    if have is None:
+        raise Http404("No such project.")
+    if not role_allows(have, role):
+        raise PermissionDenied(f"You need the {role} role in {project.team.name} to do this.")
+    project.user_role = have
+    return project

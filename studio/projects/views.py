@@ -1,0 +1,67 @@
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from studio.jobs.engines import available_engines
+from studio.jobs.models import Generation
+from studio.projects.access import get_project_for_user
+from studio.projects.models import Project
+from studio.projects.services import project_create
+from studio.prompts.forms import PromptForm
+from studio.teams.selectors import teams_for_user
+
+CLIPS_PER_PAGE = 12
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=120, error_messages={"required": "Name the project."})
+    team = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams_for_user(user).filter(
+            memberships__user=user, memberships__role__in=["owner", "editor"]
+        )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request):
+    form = ProjectForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        project = project_create(team=form.cleaned_data["team"], name=form.cleaned_data["name"], user=request.user)
+        return redirect("project-detail", pk=project.pk)
+    projects = (
+        Project.objects.filter(team__memberships__user=request.user)
+        .select_related("team")
+        .annotate(clip_count=Count("clips", distinct=True))
+        .order_by("-last_activity_at")
+    )
+    return render(request, "projects/list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_detail(request, pk: int):
+    project = get_project_for_user(request.user, pk)
+    clips = Paginator(project.clips.select_related("generation").order_by("-created_at", "-pk"), CLIPS_PER_PAGE)
+    page = clips.get_page(request.GET.get("page"))
+    if request.htmx and request.GET.get("page"):
+        return render(request, "projects/detail.html#gallery", {"project": project, "page": page})
+    active = Generation.objects.filter(project=project, clip__isnull=True).order_by("-queued_at")[:20]
+    form = PromptForm(default_engine=_default_engine())
+    return render(
+        request,
+        "projects/detail.html",
+        {"project": project, "page": page, "active": active, "form": form,
+         "can_edit": project.user_role in ("owner", "editor")},
+    )
+
+
+def _default_engine() -> str | None:
+    from django.conf import settings
+
+    ids = [e.id for e in available_engines()]
+    return settings.STUDIO_DEFAULT_ENGINE if settings.STUDIO_DEFAULT_ENGINE in ids else (ids[0] if ids else None)

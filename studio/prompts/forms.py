@@ -1,0 +1,68 @@
+from django import forms
+
+from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
+from generation.spec import GenerationError
+from studio.jobs.engines import available_engines
+from studio.prompts.models import Prompt
+from studio.prompts.recipes import FIELD_FOR, build_request
+from studio.prompts.validators import validate_image_upload
+
+RESOLUTIONS = [(256, "256 px (draft)"), (384, "384 px"), (512, "512 px"), (640, "640 px"),
+               (832, "832 px (480p)"), (1280, "1280 px (720p)"), (1920, "1920 px (1080p)")]
+
+
+class PromptForm(forms.ModelForm):
+    """The prompt with its camera and style controls; validates against the chosen engine."""
+
+    text = forms.CharField(
+        label="Prompt",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A lighthouse on a cliff at dusk, waves crashing below…"}),
+        error_messages={"required": "Write a prompt.", "max_length": "The prompt is limited to %(limit_value)d characters (it has %(show_value)d)."},
+    )
+    negative_text = forms.CharField(
+        label="Negative prompt", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "blurry, low quality, watermark"}),
+    )
+    camera_motion = forms.ChoiceField(label="Camera", choices=[(m.id, m.label) for m in CAMERA_MOTIONS.values()])
+    style_preset = forms.ChoiceField(
+        label="Style", required=False,
+        choices=[("", "None")] + [(s.id, s.label) for s in STYLE_PRESETS.values()],
+    )
+    aspect_ratio = forms.ChoiceField(label="Aspect", choices=[(a, a) for a in ASPECT_RATIOS])
+    resolution = forms.TypedChoiceField(label="Size", coerce=int, choices=RESOLUTIONS, initial=512)
+    duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=600, initial=2.0)
+    fps = forms.IntegerField(label="FPS", min_value=1, max_value=120, initial=16)
+    seed = forms.IntegerField(
+        label="Seed", required=False, min_value=0, max_value=2**63 - 1,
+        widget=forms.NumberInput(attrs={"placeholder": "random"}),
+    )
+    engine = forms.ChoiceField(label="Engine")
+    image = forms.FileField(label="Input image (optional)", required=False, validators=[validate_image_upload])
+
+    class Meta:
+        model = Prompt
+        fields = ["text", "negative_text", "camera_motion", "style_preset", "aspect_ratio",
+                  "resolution", "duration_s", "fps", "seed", "engine", "image"]
+
+    def __init__(self, *args, default_engine: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        engines = available_engines()
+        self.fields["engine"].choices = [(e.id, e.label) for e in engines]
+        if default_engine:
+            self.fields["engine"].initial = default_engine
+        self.request = None
+        self.notes: list[str] = []
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        candidate = Prompt(**{k: v for k, v in data.items() if k != "image"})
+        try:
+            placeholder = "pending-upload" if data.get("image") else None
+            self.request, self.notes = build_request(candidate, image_path=placeholder)
+        except GenerationError as e:
+            field = FIELD_FOR.get(e.field or "", None)
+            self.add_error(field if field in self.fields else None, e.message)
+        return data

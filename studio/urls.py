@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import path
+
+from studio.gallery import views as gallery
+from studio.jobs import views as jobs
+from studio.projects import views as projects
+from studio.teams import views as teams
+
+
+def home(request):
+    return redirect("project-list" if request.user.is_authenticated else "login")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("signup/", teams.signup, name="signup"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/", projects.project_list, name="project-list"),
+    path("projects/<int:pk>/", projects.project_detail, name="project-detail"),
+    path("projects/<int:pk>/generate/", jobs.generate, name="generate"),
+    path("generations/<uuid:pk>/", jobs.generation_detail, name="generation-detail"),
+    path("generations/<uuid:pk>/cancel/", jobs.generation_cancel_view, name="generation-cancel"),
+    path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
+    path("clips/<int:pk>/video.mp4", gallery.clip_video, name="clip-video"),
+    path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),
+    path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,243 @@
+import numpy as np
+import pytest
+from skimage import data
+
+from generation import enhance
+from generation.engines import Registry
+from generation.engines.enhance import EnhanceEngine
+from generation.spec import Cancelled, GenerationError, GenerationRequest, NullProgress
+from generation.video import encode_mp4, probe
+
+
+def panned(image: np.ndarray, n: int, dx: int, dy: int, h: int, w: int) -> np.ndarray:
+    """A camera pan over a photo: real texture moving a few pixels per frame."""
+    return np.stack([image[10 + i * dy : 10 + i * dy + h, 10 + i * dx : 10 + i * dx + w] for i in range(n)])
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-10)))
+
+
+@pytest.fixture(scope="module")
+def pan() -> np.ndarray:
+    return panned(data.astronaut(), 9, 4, 2, 96, 128)
+
+
+class CancelAfter(NullProgress):
+    def __init__(self, steps: int):
+        super().__init__()
+        self.limit = steps
+
+    def cancelled(self) -> bool:
+        return len(self.steps) >= self.limit
+
+
+def test_flow_rebuilds_dropped_frames_better_than_blend_and_duplicate(pan):
+    kept = pan[::2]
+    scores = {}
+    for method in ("flow", "blend", "duplicate"):
+        rebuilt = enhance.interpolate(kept, 2, method=method)
+        assert rebuilt.shape == pan.shape
+        np.testing.assert_array_equal(rebuilt[::2], kept)
+        scores[method] = psnr(rebuilt[1::2], pan[1::2])
+    assert scores["flow"] > scores["blend"] + 5, scores
+    assert scores["flow"] > scores["duplicate"] + 5, scores
+    assert scores["flow"] > 32, scores
+
+
+@pytest.mark.parametrize("factor", [3, 4])
+def test_factors_3_and_4_give_expected_lengths_and_keep_originals(pan, factor):
+    kept = pan[:: factor][:3]
+    progress = NullProgress()
+    out = enhance.interpolate(kept, factor, progress=progress)
+    assert out.shape == ((len(kept) - 1) * factor + 1, *kept.shape[1:])
+    np.testing.assert_array_equal(out[::factor], kept)
+    assert progress.steps == [(1, 2), (2, 2)]
+
+
+def test_interpolated_frames_move_between_neighbours():
+    # A bright square sliding right 8 px per frame: the middle frame has it halfway.
+    frames = np.zeros((2, 48, 64, 3), np.uint8)
+    frames[0, 16:32, 16:32] = 255
+    frames[1, 16:32, 24:40] = 255
+    mid = enhance.interpolate(frames, 2)[1]
+    cols = np.nonzero(mid[24, :, 0] > 128)[0]
+    assert 18 <= cols.min() <= 22 and 34 <= cols.max() <= 38, cols
+
+
+def test_interpolate_rejects_bad_factor_method_and_short_clip(pan):
+    with pytest.raises(GenerationError) as err:
+        enhance.interpolate(pan, 5)
+    assert err.value.field == "scale"
+    with pytest.raises(GenerationError, match="Unknown interpolation method"):
+        enhance.interpolate(pan, 2, method="rife")
+    with pytest.raises(GenerationError, match="at least two frames"):
+        enhance.interpolate(pan[:1], 2)
+
+
+def test_registered_interpolator_is_used(pan, monkeypatch):
+    monkeypatch.setitem(enhance._INTERPOLATORS, {}, None) if False else None
+    calls = []
+
+    def grey(f0, f1, times):
+        calls.append(list(times))
+        return np.full((len(times), *f0.shape), 128, np.uint8)
+
+    monkeypatch.setattr(enhance, "_INTERPOLATORS", dict(enhance._INTERPOLATORS))
+    enhance.register_interpolator("grey", grey)
+    out = enhance.interpolate(pan[:3], 4, method="grey")
+    assert calls == [[0.25, 0.5, 0.75]] * 2
+    assert (out[1:4] == 128).all() and "grey" in enhance.interpolators()
+
+
+def test_interpolate_cancel_lands_within_one_pair(pan):
+    progress = CancelAfter(2)
+    with pytest.raises(Cancelled):
+        enhance.interpolate(pan, 2, progress=progress)
+    assert len(progress.steps) == 2
+
+
+@pytest.fixture(scope="module")
+def tiny() -> np.ndarray:
+    return panned(data.chelsea(), 2, 2, 1, 32, 32)
+
+
+@pytest.mark.parametrize(
+    ("model", "scale", "weights"),
+    [
+        ("anime", 2, "realesr-animevideov3-x2"),
+        ("anime", 4, "realesr-animevideov3-x4"),
+        ("general", 2, "realesrgan-x4plus"),
+    ],
+)
+def test_realesrgan_upscale_shapes(tiny, model, scale, weights):
+    progress = NullProgress()
+    out, info = enhance.upscale_with_info(
+        tiny, scale, model=model, backend="realesrgan", progress=progress
+    )
+    assert out.shape == (2, 32 * scale, 32 * scale, 3) and out.dtype == np.uint8
+    assert (info.backend, info.model) == ("realesrgan", weights)
+    assert "Real-ESRGAN" in info.note
+    assert progress.steps == [(1, 2), (2, 2)]
+    # Shrunk back, the output is close to its input: the model ran, not noise.
+    import cv2
+
+    back = cv2.resize(out[0], (32, 32), interpolation=cv2.INTER_AREA)
+    assert psnr(back, tiny[0]) > 25
+
+
+def test_realesrgan_general_x4(tiny):
+    out = enhance.upscale(tiny[:1], 4, backend="realesrgan")
+    assert out.shape == (1, 128, 128, 3)
+
+
+def test_lanczos_upscale_is_labelled(tiny):
+    out, info = enhance.upscale_with_info(tiny, 4, backend="lanczos")
+    assert out.shape == (2, 128, 128, 3)
+    assert info.backend == "lanczos" and "Lanczos" in info.note
+
+
+def test_auto_falls_back_to_lanczos_when_realesrgan_cannot_load(tiny, monkeypatch):
+    def broken(index):
+        raise ImportError("libvulkan.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(enhance, "_load_realesrgan", broken)
+    out, info = enhance.upscale_with_info(tiny, 2)
+    assert out.shape == (2, 64, 64, 3)
+    assert info.backend == "lanczos" and "libvulkan" in info.note
+    with pytest.raises(GenerationError, match="not available"):
+        enhance.upscale(tiny, 2, backend="realesrgan")
+
+
+def test_auto_falls_back_when_output_is_garbage(tiny, monkeypatch):
+    class Noise:
+        def process_pil(self, image):
+            from PIL import Image
+
+            rng = np.random.default_rng(0)
+            size = (image.height * 4, image.width * 4, 3)
+            return Image.fromarray(rng.integers(0, 256, size, dtype=np.uint8))
+
+    monkeypatch.setattr(enhance, "_load_realesrgan", lambda index: Noise())
+    out, info = enhance.upscale_with_info(tiny, 4)
+    assert info.backend == "lanczos" and "implausible" in info.note
+    np.testing.assert_array_equal(out, enhance.upscale(tiny, 4, backend="lanczos"))
+
+
+def test_upscale_rejects_scale_3_and_unknown_model(tiny):
+    with pytest.raises(GenerationError) as err:
+        enhance.upscale(tiny, 3)
+    assert err.value.field == "scale"
+    with pytest.raises(GenerationError, match="Unknown upscale model"):
+        enhance.upscale(tiny, 2, model="cartoon")
+
+
+def test_upscale_cancel(tiny):
+    progress = CancelAfter(1)
+    with pytest.raises(Cancelled):
+        enhance.upscale(tiny, 2, backend="lanczos", progress=progress)
+    assert progress.steps == [(1, 2)]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("enhance") / "pan.mp4"
+    encode_mp4(panned(data.astronaut(), 5, 3, 1, 32, 48), 12, path)
+    return str(path)
+
+
+def test_engine_is_built_by_the_registry_with_config():
+    engine = Registry({"enhance": {"interpolation": "blend", "upscaler": "lanczos"}}).get("enhance")
+    assert isinstance(engine, EnhanceEngine)
+    assert engine.id == "enhance" and engine.interpolation == "blend"
+    assert engine.capabilities.modes == {"interpolate", "upscale"}
+
+
+def test_engine_interpolates_keeping_duration(clip):
+    engine = EnhanceEngine()
+    request = GenerationRequest(mode="interpolate", video_path=clip, scale=3, fps=12)
+    engine.capabilities.validate(request.replace(width=48, height=32))
+    result = engine.generate(request, NullProgress())
+    assert result.num_frames == (5 - 1) * 3 + 1
+    assert result.fps == pytest.approx(36)
+    assert (result.width, result.height) == (48, 32)
+    assert "flow" in result.notes[0]
+
+
+def test_engine_upscales_with_lanczos_when_configured(clip):
+    engine = EnhanceEngine(upscaler="lanczos")
+    request = GenerationRequest(mode="upscale", video_path=clip, scale=2)
+    result = engine.generate(request, NullProgress())
+    assert (result.num_frames, result.width, result.height) == (5, 96, 64)
+    assert result.fps == pytest.approx(probe(clip).fps)
+    assert result.info["backend"] == "lanczos" and "Lanczos" in result.notes[0]
+
+
+def test_engine_upscale_uses_requested_model(clip):
+    engine = EnhanceEngine()
+    request = GenerationRequest(
+        mode="upscale", video_path=clip, scale=2, options={"upscale_model": "anime"}
+    )
+    result = engine.generate(request, NullProgress())
+    assert result.info == {"backend": "realesrgan", "model": "realesr-animevideov3-x2"}
+    assert (result.width, result.height) == (96, 64)
+
+
+def test_engine_rejects_bad_inputs(clip, tmp_path):
+    engine = EnhanceEngine()
+    with pytest.raises(GenerationError) as err:
+        engine.generate(GenerationRequest(mode="upscale", video_path=clip, scale=3), NullProgress())
+    assert err.value.field == "scale"
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all" * 50)
+    for path in (empty, junk):
+        request = GenerationRequest(mode="interpolate", video_path=str(path), scale=2)
+        with pytest.raises(GenerationError, match="not a readable video") as err:
+            engine.generate(request, NullProgress())
+        assert err.value.field == "video_path"
+    with pytest.raises(GenerationError) as err:
+        engine.generate(GenerationRequest(mode="text_to_video", prompt="x"), NullProgress())
+    assert err.value.field == "mode"

@@ -1,0 +1,149 @@
+import dataclasses
+
+import pytest
+
+from generation.prompting import (
+    ASPECT_RATIOS,
+    CAMERA_MOTIONS,
+    STYLE_PRESETS,
+    compose_negative,
+    compose_prompt,
+    random_seed,
+    size_for,
+)
+from generation.spec import GenerationError
+
+MOTION_IDS = [
+    "static",
+    "pan_left",
+    "pan_right",
+    "tilt_up",
+    "tilt_down",
+    "zoom_in",
+    "zoom_out",
+    "dolly_in",
+    "dolly_out",
+    "orbit",
+    "crane_up",
+    "crane_down",
+    "tracking",
+    "handheld",
+    "drone",
+]
+
+
+def test_camera_motions_are_the_fifteen_in_order():
+    assert list(CAMERA_MOTIONS) == MOTION_IDS
+    for key, motion in CAMERA_MOTIONS.items():
+        assert motion.id == key
+        assert motion.label and motion.phrase
+    assert len({m.phrase for m in CAMERA_MOTIONS.values()}) == 15
+    assert "left" in CAMERA_MOTIONS["pan_left"].phrase
+    assert "right" in CAMERA_MOTIONS["pan_right"].phrase
+
+
+def test_presets_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        CAMERA_MOTIONS["orbit"].phrase = "spin"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        STYLE_PRESETS["anime"].negative = ""  # type: ignore[misc]
+
+
+def test_style_presets_cover_the_required_looks():
+    required = {"cinematic", "anime", "documentary", "film_35mm", "pixel_art"}
+    assert required <= set(STYLE_PRESETS)
+    assert len(STYLE_PRESETS) > len(required)
+    assert STYLE_PRESETS["film_35mm"].label == "35mm film"
+    for key, style in STYLE_PRESETS.items():
+        assert style.id == key
+        assert style.label and style.phrase and style.negative
+
+
+@pytest.mark.parametrize(
+    ("aspect", "expected"),
+    [
+        ("16:9", (1280, 720)),
+        ("9:16", (720, 1280)),
+        ("1:1", (1280, 1280)),
+        ("4:5", (1024, 1280)),
+        ("21:9", (1280, 544)),
+    ],
+)
+def test_size_for_known_ratios(aspect, expected):
+    assert size_for(aspect, long_side=1280) == expected
+
+
+@pytest.mark.parametrize("aspect", list(ASPECT_RATIOS))
+@pytest.mark.parametrize("long_side", [16, 200, 832, 1920])
+def test_size_for_rounds_to_the_multiple_and_keeps_the_shape(aspect, long_side):
+    width, height = size_for(aspect, long_side=long_side)
+    assert width % 16 == 0 and height % 16 == 0
+    assert width >= 16 and height >= 16
+    rw, rh = ASPECT_RATIOS[aspect]
+    if long_side >= 832:
+        assert width / height == pytest.approx(rw / rh, rel=0.04)
+
+
+def test_size_for_other_multiple():
+    assert size_for("16:9", long_side=640, multiple=8) == (640, 360)
+    assert size_for("16:9", long_side=640) == (640, 368)
+
+
+def test_size_for_rejects_unknown_aspect_and_tiny_sides():
+    with pytest.raises(GenerationError) as exc:
+        size_for("3:2", long_side=1024)
+    assert exc.value.field == "aspect_ratio"
+    assert "16:9" in exc.value.message
+    with pytest.raises(GenerationError):
+        size_for("16:9", long_side=8)
+
+
+def test_compose_prompt_puts_user_text_then_style_then_camera():
+    prompt = compose_prompt("A red fox in fresh snow.", camera_motion="pan_left", style="anime")
+    assert prompt.startswith("A red fox in fresh snow. ")
+    style_at = prompt.index(STYLE_PRESETS["anime"].phrase[1:])
+    camera_at = prompt.index(CAMERA_MOTIONS["pan_left"].phrase[1:])
+    assert 0 < style_at < camera_at
+    assert prompt.endswith(".") and ".." not in prompt
+
+
+def test_compose_prompt_defaults_to_static_without_style():
+    prompt = compose_prompt("  A lighthouse at dusk  ")
+    assert prompt.startswith("A lighthouse at dusk. ")
+    assert CAMERA_MOTIONS["static"].phrase[1:] in prompt
+    assert not any(s.phrase[1:] in prompt for s in STYLE_PRESETS.values())
+    assert compose_prompt("x", camera_motion="") == compose_prompt("x", camera_motion="static")
+
+
+def test_compose_prompt_without_user_text_still_reads_as_sentences():
+    prompt = compose_prompt("", camera_motion="zoom_in")
+    assert prompt == "The camera slowly zooms in on the subject."
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [({"camera_motion": "barrel_roll"}, "camera_motion"), ({"style": "vaporwave"}, "style")],
+)
+def test_compose_prompt_rejects_unknown_ids(kwargs, field):
+    with pytest.raises(GenerationError) as exc:
+        compose_prompt("A cat", **kwargs)
+    assert exc.value.field == field
+
+
+def test_compose_negative_merges_and_dedupes():
+    negative = compose_negative("blurry, Color,  watermark", style="noir")
+    terms = [t.strip() for t in negative.split(",")]
+    assert terms[:3] == ["blurry", "Color", "watermark"]
+    assert "color" not in terms  # already given by the user, in another case
+    assert "saturated" in terms
+    assert compose_negative("blurry") == "blurry"
+    assert compose_negative("", style="") == ""
+    with pytest.raises(GenerationError) as exc:
+        compose_negative("x", style="nope")
+    assert exc.value.field == "style"
+
+
+def test_random_seed_range_and_variety():
+    seeds = [random_seed() for _ in range(8)]
+    assert all(isinstance(s, int) and 0 <= s < 2**31 for s in seeds)
+    assert len(set(seeds)) > 1
