@@ -124,9 +124,9 @@ def _validate(
             f"most {segment} frames in one piece; choose an engine that extends forward.",
             field="total_frames",
         )
-    if total_frames > segment and not 1 <= overlap < segment:
+    if total_frames > segment and overlap < 1:
         raise GenerationError(
-            f"The overlap between segments must be 1–{segment - 1} frames, got {overlap}.",
+            f"The overlap between segments must be at least 1 frame, got {overlap}.",
             field="overlap",
         )
 

@@ -222,31 +222,32 @@ def title_card(
     """Draw a (height, width, 3) title card: seeded gradient, bokeh, grid and the prompt.
 
     The bokeh and the faint grid give the camera something to move against; a flat
-    background would make pans and zooms invisible except for the text.
+    background would make pans and zooms invisible except for the text. Blurs run in
+    OpenCV because Pillow's are several times slower on the 1.5× canvas of a 1080p clip.
     """
+    import cv2
     import numpy as np
-    from PIL import Image, ImageDraw, ImageFilter
+    from PIL import Image, ImageDraw
 
     rng = np.random.default_rng([abs(seed), 0x717CA4D])
     hue = rng.random()
-    dark = np.array(colorsys.hsv_to_rgb(hue, 0.6, 0.16))
-    light = np.array(colorsys.hsv_to_rgb((hue + rng.uniform(0.06, 0.2)) % 1, 0.55, 0.5))
+    dark = np.float32(colorsys.hsv_to_rgb(hue, 0.6, 0.16)) * 255
+    light = np.float32(colorsys.hsv_to_rgb((hue + rng.uniform(0.06, 0.2)) % 1, 0.55, 0.5)) * 255
     angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    u, v = xx / width - 0.5, yy / height - 0.5
+    u = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :]
+    v = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None]
     g = np.clip(0.5 + (u * math.cos(angle) + v * math.sin(angle)) * 1.2, 0, 1)[..., None]
-    vignette = (1 - 0.45 * (u**2 + v**2) * 2)[..., None]
-    base = (dark * (1 - g) + light * g) * vignette * 255
-    card = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).convert("RGBA")
+    vignette = (1 - 0.9 * (u**2 + v**2))[..., None]
+    card = (dark + (light - dark) * g) * vignette
 
     short = min(width, height)
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    step = max(8, round(short / 9))
+    step, line = max(8, round(short / 9)), max(1, short // 400)
     for x in range(step // 2, width, step):
-        draw.line([(x, 0), (x, height)], fill=(255, 255, 255, 14), width=max(1, short // 400))
+        draw.line([(x, 0), (x, height)], fill=(255, 255, 255, 14), width=line)
     for y in range(step // 2, height, step):
-        draw.line([(0, y), (width, y)], fill=(255, 255, 255, 14), width=max(1, short // 400))
+        draw.line([(0, y), (width, y)], fill=(255, 255, 255, 14), width=line)
     for _ in range(int(rng.integers(18, 30))):
         r = short * rng.uniform(0.02, 0.1)
         cx, cy = rng.uniform(0, width), rng.uniform(0, height)
@@ -259,26 +260,38 @@ def title_card(
             outline=(*rgb, min(255, alpha * 2)),
             width=max(1, round(r / 12)),
         )
-    overlay = overlay.filter(ImageFilter.GaussianBlur(short / 300))
-    card = Image.alpha_composite(card, overlay)
+    # Blur premultiplied colour so soft edges fade to the background, not to black.
+    layer = np.asarray(overlay, dtype=np.float32)
+    alpha = layer[..., 3:] / 255
+    layer = np.concatenate([layer[..., :3] * alpha, alpha], axis=2)
+    layer = cv2.GaussianBlur(layer, (0, 0), max(0.5, short / 300))
+    card = card * (1 - layer[..., 3:]) + layer[..., :3]
 
     text = " ".join(prompt.split())
     if text:
-        card = _draw_text(card, text, font_path=font_path)
-    return np.asarray(card.convert("RGB"), dtype=np.uint8).copy()
+        return _draw_text(card, text, font_path=font_path)
+    return np.clip(card, 0, 255).astype(np.uint8)
 
 
-def _draw_text(card: Any, text: str, *, font_path: str | None) -> Any:
-    """Centre `text` in the middle half of the card, where every camera move keeps it."""
-    from PIL import Image, ImageDraw, ImageFilter
+def _draw_text(card: np.ndarray, text: str, *, font_path: str | None) -> np.ndarray:
+    """Centre `text` in the middle of the card, where every camera move keeps it in view.
 
-    width, height = card.size
-    max_width, max_lines = 0.5 * width, 5
-    size = max(10, round(height * 0.07))
+    `card` is float RGB; the result is uint8 with a soft drop shadow under the text.
+    """
+    import cv2
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    height, width = card.shape[:2]
+    portrait = height > width
+    max_width, max_lines = (0.62, 8) if portrait else (0.5, 5)
+    max_width *= width
+    short = min(width, height)
+    size = max(10, round(short * 0.068))
     while True:
         font = _font(size, font_path)
         lines = _wrap(text, font, max_width)
-        if len(lines) <= max_lines or size <= max(10, height * 0.035):
+        if len(lines) <= max_lines or size <= max(10, short * 0.035):
             break
         size = round(size * 0.88)
     if len(lines) > max_lines:
@@ -290,23 +303,29 @@ def _draw_text(card: Any, text: str, *, font_path: str | None) -> Any:
 
     leading = round(size * 1.3)
     top = (height - leading * len(lines)) / 2
-    layer = Image.new("RGBA", card.size, (0, 0, 0, 0))
-    shadow = Image.new("RGBA", card.size, (0, 0, 0, 0))
-    draw, shade = ImageDraw.Draw(layer), ImageDraw.Draw(shadow)
+    placed = [
+        ((width - font.getlength(ln)) / 2, top + i * leading, ln) for i, ln in enumerate(lines)
+    ]
     offset = max(1, size // 16)
-    for i, line in enumerate(lines):
-        x = (width - font.getlength(line)) / 2
-        y = top + i * leading
-        shade.text((x + offset, y + offset), line, font=font, fill=(0, 0, 0, 170))
-        draw.text((x, y), line, font=font, fill=(250, 246, 238, 255))
+    mask = Image.new("L", (width, height), 0)
+    shade = ImageDraw.Draw(mask)
+    for x, y, ln in placed:
+        shade.text((x + offset, y + offset), ln, font=font, fill=255)
+    shadow = cv2.GaussianBlur(np.asarray(mask, dtype=np.float32) / 255, (0, 0), size / 10)
+    card = card * (1 - 0.65 * shadow[..., None])
+
+    image = Image.fromarray(np.clip(card, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    ink = (250, 246, 238)
+    for x, y, ln in placed:
+        draw.text((x, y), ln, font=font, fill=ink)
     rule_y = top - leading * 0.45
     draw.line(
         [(width / 2 - size, rule_y), (width / 2 + size, rule_y)],
-        fill=(250, 246, 238, 150),
+        fill=(200, 196, 190),
         width=max(1, size // 14),
     )
-    card = Image.alpha_composite(card, shadow.filter(ImageFilter.GaussianBlur(size / 10)))
-    return Image.alpha_composite(card, layer)
+    return np.asarray(image, dtype=np.uint8).copy()
 
 
 class AnimaticEngine:

@@ -361,7 +361,7 @@ class DiffusersEngine:
         try:
             pipe = cls.from_pretrained(
                 model,
-                torch_dtype=self.torch_dtype,
+                dtype=self.torch_dtype,
                 local_files_only=self.local_files_only,
                 **components,
             )

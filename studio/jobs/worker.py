@@ -2,7 +2,6 @@
 
 import logging
 
-from django.db import close_old_connections
 from rq import SimpleWorker, Worker
 from rq.registry import StartedJobRegistry
 
@@ -13,7 +12,6 @@ logger = logging.getLogger(__name__)
 
 def reconcile(connection, queues) -> dict[str, int]:
     """Compare the database with Redis and the live workers; heal what drifted."""
-    close_old_connections()
     live = {w.name for w in Worker.all(connection=connection)}
     known: set[str] = set()
     for queue in queues:

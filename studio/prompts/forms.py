@@ -7,7 +7,7 @@ from studio.prompts.models import Prompt
 from studio.prompts.recipes import FIELD_FOR, build_request
 from studio.prompts.validators import validate_image_upload
 
-RESOLUTIONS = [(256, "256 px (draft)"), (384, "384 px"), (512, "512 px"), (640, "640 px"),
+RESOLUTIONS = [(128, "128 px (thumbnail)"), (256, "256 px (draft)"), (384, "384 px"), (512, "512 px"), (640, "640 px"),
                (832, "832 px (480p)"), (1280, "1280 px (720p)"), (1920, "1920 px (1080p)")]
 
 
@@ -37,13 +37,17 @@ class PromptForm(forms.ModelForm):
         label="Seed", required=False, min_value=0, max_value=2**63 - 1,
         widget=forms.NumberInput(attrs={"placeholder": "random"}),
     )
+    steps = forms.IntegerField(
+        label="Steps", required=False, min_value=1, max_value=150,
+        widget=forms.NumberInput(attrs={"placeholder": "default"}),
+    )
     engine = forms.ChoiceField(label="Engine")
     image = forms.FileField(label="Input image (optional)", required=False, validators=[validate_image_upload])
 
     class Meta:
         model = Prompt
         fields = ["text", "negative_text", "camera_motion", "style_preset", "aspect_ratio",
-                  "resolution", "duration_s", "fps", "seed", "engine", "image"]
+                  "resolution", "duration_s", "fps", "seed", "steps", "engine", "image"]
 
     def __init__(self, *args, default_engine: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

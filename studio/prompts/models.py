@@ -19,6 +19,7 @@ class Prompt(models.Model):
     duration_s = models.FloatField(default=2.0)
     fps = models.PositiveIntegerField(default=16)
     seed = models.BigIntegerField(null=True, blank=True)
+    steps = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: engine default.")
     engine = models.CharField(max_length=64)
     image = models.FileField(upload_to="inputs/%Y/%m/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

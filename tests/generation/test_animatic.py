@@ -221,8 +221,8 @@ def test_title_card_depends_on_seed_and_prompt(engine):
 
 
 def test_title_card_draws_the_prompt():
-    with_text = title_card("Bright letters", W, H, seed=5)
-    without = title_card("", W, H, seed=5)
+    with_text = title_card("Bright letters", 640, 360, seed=5)
+    without = title_card("", 640, 360, seed=5)
     bright = (with_text.max(axis=2) > 235).sum()
     assert bright > 200
     assert bright > 10 * max(1, (without.max(axis=2) > 235).sum())

@@ -11,7 +11,9 @@ from generation.video import encode_mp4, probe
 
 def panned(image: np.ndarray, n: int, dx: int, dy: int, h: int, w: int) -> np.ndarray:
     """A camera pan over a photo: real texture moving a few pixels per frame."""
-    return np.stack([image[10 + i * dy : 10 + i * dy + h, 10 + i * dx : 10 + i * dx + w] for i in range(n)])
+    return np.stack(
+        [image[10 + i * dy : 10 + i * dy + h, 10 + i * dx : 10 + i * dx + w] for i in range(n)]
+    )
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -48,7 +50,7 @@ def test_flow_rebuilds_dropped_frames_better_than_blend_and_duplicate(pan):
 
 @pytest.mark.parametrize("factor", [3, 4])
 def test_factors_3_and_4_give_expected_lengths_and_keep_originals(pan, factor):
-    kept = pan[:: factor][:3]
+    kept = pan[::factor][:3]
     progress = NullProgress()
     out = enhance.interpolate(kept, factor, progress=progress)
     assert out.shape == ((len(kept) - 1) * factor + 1, *kept.shape[1:])
@@ -77,7 +79,6 @@ def test_interpolate_rejects_bad_factor_method_and_short_clip(pan):
 
 
 def test_registered_interpolator_is_used(pan, monkeypatch):
-    monkeypatch.setitem(enhance._INTERPOLATORS, {}, None) if False else None
     calls = []
 
     def grey(f0, f1, times):
@@ -103,33 +104,30 @@ def tiny() -> np.ndarray:
     return panned(data.chelsea(), 2, 2, 1, 32, 32)
 
 
+# The general model (RRDB) takes ~0.5 s per 32×32 frame on 2 CPUs: one frame is enough.
 @pytest.mark.parametrize(
-    ("model", "scale", "weights"),
+    ("model", "scale", "weights", "n"),
     [
-        ("anime", 2, "realesr-animevideov3-x2"),
-        ("anime", 4, "realesr-animevideov3-x4"),
-        ("general", 2, "realesrgan-x4plus"),
+        ("anime", 2, "realesr-animevideov3-x2", 2),
+        ("anime", 4, "realesr-animevideov3-x4", 2),
+        ("general", 2, "realesrgan-x4plus", 1),
+        ("general", 4, "realesrgan-x4plus", 1),
     ],
 )
-def test_realesrgan_upscale_shapes(tiny, model, scale, weights):
+def test_realesrgan_upscale_shapes(tiny, model, scale, weights, n):
     progress = NullProgress()
     out, info = enhance.upscale_with_info(
-        tiny, scale, model=model, backend="realesrgan", progress=progress
+        tiny[:n], scale, model=model, backend="realesrgan", progress=progress
     )
-    assert out.shape == (2, 32 * scale, 32 * scale, 3) and out.dtype == np.uint8
+    assert out.shape == (n, 32 * scale, 32 * scale, 3) and out.dtype == np.uint8
     assert (info.backend, info.model) == ("realesrgan", weights)
     assert "Real-ESRGAN" in info.note
-    assert progress.steps == [(1, 2), (2, 2)]
+    assert progress.steps == [(i + 1, n) for i in range(n)]
     # Shrunk back, the output is close to its input: the model ran, not noise.
     import cv2
 
     back = cv2.resize(out[0], (32, 32), interpolation=cv2.INTER_AREA)
     assert psnr(back, tiny[0]) > 25
-
-
-def test_realesrgan_general_x4(tiny):
-    out = enhance.upscale(tiny[:1], 4, backend="realesrgan")
-    assert out.shape == (1, 128, 128, 3)
 
 
 def test_lanczos_upscale_is_labelled(tiny):

@@ -4,7 +4,7 @@ The engine under test goes through the real `from_pretrained(..., local_files_on
 path, so each fixture writes a complete pipeline directory: transformer, VAE, scheduler,
 T5 encoder and a tokenizer built offline (a word-level vocabulary, no hub download).
 The VAE compresses 8× in space and 4× in time like the released models (32×32 makes a
-4×4 latent, 9 frames make 3 latent frames), so the engine's frame rule is exercised for real.
+4×4 latent, 17 frames make 5 latent frames), so the engine's frame rule is exercised for real.
 
 Two directories, because the released checkpoints differ the same way: the text-to-video
 transformer (also used for video to video) takes the noisy latents only; the image-to-video
@@ -124,7 +124,7 @@ def _build(path, *, image_to_video: bool) -> Path:
             num_layers=1,
             sample_width=latent,
             sample_height=latent,
-            sample_frames=9,
+            sample_frames=17,
             patch_size=2,
             temporal_compression_ratio=4,
             max_text_seq_length=TEXT_LEN,
@@ -142,7 +142,7 @@ def _build(path, *, image_to_video: bool) -> Path:
             num_layers=1,
             sample_width=latent,
             sample_height=latent,
-            sample_frames=9,
+            sample_frames=17,
             patch_size=2,
             temporal_compression_ratio=4,
             max_text_seq_length=TEXT_LEN,

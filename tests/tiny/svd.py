@@ -62,10 +62,11 @@ def build_tiny_svd(path) -> Path:
     )
     torch.manual_seed(0)
     vae = AutoencoderKLTemporalDecoder(
-        block_out_channels=[32, 64],
+        block_out_channels=[32, 32, 32, 32],
         in_channels=3,
         out_channels=3,
-        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        layers_per_block=1,
         latent_channels=4,
     )
     torch.manual_seed(0)

@@ -1,0 +1,150 @@
+"""Frame interpolation quality: drop frames, rebuild them, compare with the originals.
+
+For every clip the bench keeps every `factor`-th frame, rebuilds the ones in between with
+each method (duplicate, blend, flow) and reports PSNR and SSIM of the rebuilt frames
+against the dropped originals, plus seconds per generated frame.
+
+    .venv/bin/python bench/interpolation.py [VIDEO] [--frames 48] [--spots 3] [--width 854]
+
+VIDEO defaults to ../shared/fixtures/bbb_480p_30s.mp4 (Big Buck Bunny) beside the repo.
+Panned photos from scikit-image are always included, so the bench runs without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generation.enhance import interpolate  # noqa: E402
+
+DEFAULT_VIDEO = ROOT.parent / "shared" / "fixtures" / "bbb_480p_30s.mp4"
+METHODS = ("duplicate", "blend", "flow")
+ATTRIBUTION = (
+    "Big Buck Bunny, (c) copyright 2008, Blender Foundation / www.bigbuckbunny.org, "
+    "licensed under Creative Commons Attribution 3.0."
+)
+
+
+def read_spot(path: Path, start_s: float, count: int, width: int | None) -> np.ndarray:
+    """Decode `count` consecutive frames from `start_s` seconds, optionally resized."""
+    import av
+    import cv2
+
+    frames = []
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        container.seek(int(start_s * 1_000_000))
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time < start_s:
+                continue
+            rgb = frame.to_ndarray(format="rgb24")
+            if width and width != rgb.shape[1]:
+                height = round(rgb.shape[0] * width / rgb.shape[1] / 2) * 2
+                rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+            frames.append(rgb)
+            if len(frames) == count:
+                break
+    return np.stack(frames)
+
+
+def panned_photos(count: int) -> list[tuple[str, np.ndarray]]:
+    from skimage import data
+
+    clips = []
+    for name, dx, dy in (("astronaut", 3, 1), ("chelsea", 4, 2), ("coffee", 2, 3)):
+        image = getattr(data, name)()
+        h, w = 256, 320
+        if name == "chelsea":
+            h, w = 200, 256
+        n = min(count, (image.shape[1] - w) // dx, (image.shape[0] - h) // dy)
+        clip = np.stack([image[i * dy : i * dy + h, i * dx : i * dx + w] for i in range(n)])
+        clips.append((f"pan {name} {dx},{dy} px/frame", clip))
+    return clips
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255**2 / max(mse, 1e-10)))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+
+    return float(
+        np.mean([structural_similarity(x, y, channel_axis=-1) for x, y in zip(a, b, strict=True)])
+    )
+
+
+def measure(clip: np.ndarray, factor: int) -> dict[str, tuple[float, float, float]]:
+    n = (len(clip) - 1) // factor * factor + 1
+    clip = clip[:n]
+    kept = clip[::factor]
+    mask = np.ones(n, bool)
+    mask[::factor] = False
+    results = {}
+    for method in METHODS:
+        start = time.perf_counter()
+        rebuilt = interpolate(kept, factor, method=method)
+        seconds = (time.perf_counter() - start) / mask.sum()
+        results[method] = (
+            psnr(rebuilt[mask], clip[mask]),
+            ssim(rebuilt[mask], clip[mask]),
+            seconds,
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("video", nargs="?", type=Path, default=DEFAULT_VIDEO)
+    parser.add_argument("--frames", type=int, default=48, help="frames per spot")
+    parser.add_argument("--spots", type=int, default=3, help="places sampled in the video")
+    parser.add_argument("--width", type=int, default=None, help="resize footage to this width")
+    parser.add_argument("--factors", default="2,4")
+    args = parser.parse_args()
+    factors = [int(f) for f in args.factors.split(",")]
+
+    clips: list[tuple[str, np.ndarray]] = []
+    if args.video.exists():
+        from generation.video import probe
+
+        info = probe(args.video)
+        print(f"Footage: {args.video.name}, {info.width}×{info.height}, {info.fps:g} fps.")
+        if args.video.resolve() == DEFAULT_VIDEO.resolve():
+            print(f"Footage credit: {ATTRIBUTION}")
+        for k in range(args.spots):
+            start = info.duration * (k + 1) / (args.spots + 1)
+            clip = read_spot(args.video, start, args.frames, args.width)
+            clips.append((f"{args.video.stem} @{start:.1f}s", clip))
+    else:
+        print(f"{args.video} not found: only panned photos are measured.")
+    clips += panned_photos(args.frames)
+
+    print()
+    print("| clip | size | factor | " + " | ".join(f"{m} PSNR / SSIM" for m in METHODS) + " |")
+    print("|---|---|---|" + "---|" * len(METHODS))
+    speed: dict[str, list[float]] = {m: [] for m in METHODS}
+    for name, clip in clips:
+        size = f"{clip.shape[2]}×{clip.shape[1]}"
+        for factor in factors:
+            res = measure(clip, factor)
+            cells = " | ".join(f"{res[m][0]:.2f} dB / {res[m][1]:.3f}" for m in METHODS)
+            print(f"| {name} | {size} | ×{factor} | {cells} |", flush=True)
+            for m in METHODS:
+                speed[m].append(res[m][2])
+    print()
+    print(
+        "Seconds per generated frame (mean over rows): "
+        + ", ".join(f"{m} {np.mean(s):.4f}" for m, s in speed.items())
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The generation lifecycle on a real Redis and a real (in-process) RQ worker."""
+
+import av
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from generation.spec import GenerationRequest
+from studio.gallery.models import Clip
+from studio.jobs.models import Generation
+from studio.jobs.services import generation_cancel, generation_claim, generation_submit
+from studio.jobs.worker import reconcile
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(project, user, engine="animatic", **fields):
+    values = dict(
+        prompt="A red kite over the dunes", width=128, height=96, num_frames=12, fps=12, seed=7,
+        camera_motion="pan_left",
+    )
+    request = GenerationRequest(**{**values, **fields})
+    return generation_submit(project=project, user=user, engine_id=engine, request=request)
+
+
+def decode(path):
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+        return np.stack(frames), float(stream.average_rate), stream.codec_context.name, stream.codec_context.pix_fmt
+
+
+def test_animatic_job_becomes_a_clip(alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice)
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "succeeded", g.error
+    assert g.step == g.total_steps > 0
+    clip = Clip.objects.get(generation=g)
+    frames, fps, codec, pix_fmt = decode(clip.file.path)
+    assert frames.shape == (12, 96, 128, 3)
+    assert fps == 12 and codec == "h264" and pix_fmt == "yuv420p"
+    assert (clip.width, clip.height, clip.num_frames) == (128, 96, 12)
+    with open(clip.poster.path, "rb") as fh:
+        assert fh.read(2) == b"\xff\xd8"
+
+
+def test_claim_is_conditional(alice, alice_project, redis_conn):
+    g = submit(alice_project, alice)
+    assert generation_claim(generation_id=str(g.pk), worker="w1") is True
+    assert generation_claim(generation_id=str(g.pk), worker="w2") is False
+    g.refresh_from_db()
+    assert (g.status, g.worker, g.attempts) == ("running", "w1", 1)
+
+
+def test_cancel_a_queued_job_removes_it(alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice)
+    g = generation_cancel(generation=g)
+    assert g.status == "cancelled"
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "cancelled" and not Clip.objects.exists()
+
+
+def test_cancel_while_running_stops_within_one_step(alice, alice_project, run_worker, monkeypatch, django_capture_on_commit_callbacks):
+    from studio.jobs import progress as progress_module
+
+    seen = []
+    original = progress_module.JobProgress.step
+
+    def step(self, done, total, preview=None):
+        seen.append(done)
+        original(self, done, total, preview)
+        if len(seen) == 1:  # The user presses Cancel after the first progress report.
+            generation_cancel(generation=Generation.objects.get(pk=self.generation.pk))
+
+    monkeypatch.setattr(progress_module.JobProgress, "step", step)
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice, steps=None)
+        g.recipe["num_frames"] = 96
+        g.save(update_fields=["recipe"])
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "cancelled"
+    assert len(seen) <= 2, seen
+    assert not Clip.objects.exists()
+
+
+def test_engine_failure_has_a_specific_reason(alice, alice_project, run_worker, settings, tmp_path, django_capture_on_commit_callbacks):
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": str(tmp_path / "missing-model")}}
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice, engine="wan", steps=2, num_frames=9, width=32, height=32)
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "failed"
+    assert "missing-model" in g.error or "model" in g.error.lower()
+    assert "Traceback" not in g.error
+
+
+def test_bad_image_path_fails_with_reason(alice, alice_project, run_worker, tmp_path, django_capture_on_commit_callbacks):
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not a png")
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice, mode="image_to_video", image_path=str(broken))
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "failed"
+    assert "image" in g.error.lower()
+
+
+def test_reconcile_requeues_forgotten_and_retries_orphans(alice, alice_project, redis_conn, settings, django_capture_on_commit_callbacks):
+    import django_rq
+
+    settings.STUDIO_MAX_ATTEMPTS = 2
+    queue = django_rq.get_queue("default")
+    forgotten = submit(alice_project, alice)  # on_commit never ran: Redis does not know it
+    orphan = submit(alice_project, alice)
+    Generation.objects.filter(pk=orphan.pk).update(status="running", worker="dead-worker", attempts=1)
+    hopeless = submit(alice_project, alice)
+    Generation.objects.filter(pk=hopeless.pk).update(status="running", worker="dead-worker", attempts=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = reconcile(redis_conn, [queue])
+
+    assert counts == {"requeued": 1, "retried": 1, "failed": 1}
+    assert set(queue.get_job_ids()) == {str(forgotten.pk), str(orphan.pk)}
+    hopeless.refresh_from_db()
+    assert hopeless.status == "failed" and "worker" in hopeless.error
+    orphan.refresh_from_db()
+    assert orphan.status == "queued"
+    # A second pass finds nothing left to heal.
+    assert reconcile(redis_conn, [queue]) == {"requeued": 0, "retried": 0, "failed": 0}
+
+
+def test_gallery_lists_clips_newest_first_and_paginates(alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+    from studio.projects.views import CLIPS_PER_PAGE
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ids = [submit(alice_project, alice).pk for _ in range(CLIPS_PER_PAGE + 1)]
+    Generation.objects.update(recipe={**Generation.objects.first().recipe, "num_frames": 2})
+    run_worker()
+    clips = list(Clip.objects.order_by("-created_at", "-pk"))
+    assert len(clips) == len(ids)
+    page1 = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    assert page1.index(f'id="clip-{clips[0].pk}"') < page1.index(f'id="clip-{clips[1].pk}"')
+    assert f'id="clip-{clips[-1].pk}"' not in page1
+    page2 = alice_client.get(reverse("project-detail", args=[alice_project.pk]) + "?page=2", HTTP_HX_REQUEST="true")
+    assert f'id="clip-{clips[-1].pk}"' in page2.content.decode()
+    listing = alice_client.get(reverse("project-list")).content.decode()
+    assert "Lighthouse" in listing and f">{len(ids)}</td>" in listing
+
+
+def test_clip_page_download_and_byte_ranges(alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(alice_project, alice)
+    run_worker()
+    clip = Clip.objects.get()
+    page = alice_client.get(reverse("clip-detail", args=[clip.pk])).content.decode()
+    assert "A red kite over the dunes" in page and ">7<" in page  # prompt and seed
+    download = alice_client.get(reverse("clip-download", args=[clip.pk]))
+    assert "attachment" in download["Content-Disposition"]
+    body = b"".join(download.streaming_content)
+    assert body[4:8] == b"ftyp"
+    partial = alice_client.get(reverse("clip-video", args=[clip.pk]), HTTP_RANGE="bytes=0-99")
+    assert partial.status_code == 206 and len(partial.content) == 100
+    assert partial["Content-Range"] == f"bytes 0-99/{len(body)}"
