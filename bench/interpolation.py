@@ -2,7 +2,8 @@
 
 For every clip the bench keeps every `factor`-th frame, rebuilds the ones in between with
 each method (duplicate, blend, flow) and reports PSNR and SSIM of the rebuilt frames
-against the dropped originals, plus seconds per generated frame.
+against the dropped originals, plus seconds per generated frame. Frames between two kept
+frames that straddle a scene cut are left out of the scores and counted in their own column.
 
     .venv/bin/python bench/interpolation.py [VIDEO] [--frames 48] [--spots 3] [--width 854]
 
@@ -26,6 +27,7 @@ from generation.enhance import interpolate  # noqa: E402
 
 DEFAULT_VIDEO = ROOT.parent / "shared" / "fixtures" / "bbb_480p_30s.mp4"
 METHODS = ("duplicate", "blend", "flow")
+CUT_PSNR = 12.0
 ATTRIBUTION = (
     "Big Buck Bunny, (c) copyright 2008, Blender Foundation / www.bigbuckbunny.org, "
     "licensed under Creative Commons Attribution 3.0."
@@ -82,23 +84,41 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     )
 
 
-def measure(clip: np.ndarray, factor: int) -> dict[str, tuple[float, float, float]]:
+def cut_frames(clip: np.ndarray, factor: int) -> np.ndarray:
+    """Mark dropped frames whose kept neighbours straddle a scene cut.
+
+    Which side of a cut a dropped frame belongs to cannot be known from its neighbours, so
+    any method scores by luck there; `flow` deliberately holds the nearer frame.
+    """
+    n = len(clip)
+    jumps = [psnr(clip[i], clip[i + 1]) < CUT_PSNR for i in range(n - 1)]
+    cut = np.zeros(n, bool)
+    for k0 in range(0, n - 1, factor):
+        if any(jumps[k0 : k0 + factor]):
+            cut[k0 + 1 : k0 + factor] = True
+    return cut
+
+
+def measure(clip: np.ndarray, factor: int) -> tuple[dict[str, tuple[float, float, float]], int]:
     n = (len(clip) - 1) // factor * factor + 1
     clip = clip[:n]
     kept = clip[::factor]
+    cut = cut_frames(clip, factor)
     mask = np.ones(n, bool)
     mask[::factor] = False
+    generated = int(mask.sum())
+    mask &= ~cut
     results = {}
     for method in METHODS:
         start = time.perf_counter()
         rebuilt = interpolate(kept, factor, method=method)
-        seconds = (time.perf_counter() - start) / mask.sum()
+        seconds = (time.perf_counter() - start) / generated
         results[method] = (
             psnr(rebuilt[mask], clip[mask]),
             ssim(rebuilt[mask], clip[mask]),
             seconds,
         )
-    return results
+    return results, int(cut.sum())
 
 
 def main() -> None:
@@ -128,15 +148,16 @@ def main() -> None:
     clips += panned_photos(args.frames)
 
     print()
-    print("| clip | size | factor | " + " | ".join(f"{m} PSNR / SSIM" for m in METHODS) + " |")
-    print("|---|---|---|" + "---|" * len(METHODS))
+    header = " | ".join(f"{m} PSNR / SSIM" for m in METHODS)
+    print(f"| clip | size | factor | {header} | frames at cuts (excluded) |")
+    print("|---|---|---|" + "---|" * len(METHODS) + "---|")
     speed: dict[str, list[float]] = {m: [] for m in METHODS}
     for name, clip in clips:
         size = f"{clip.shape[2]}×{clip.shape[1]}"
         for factor in factors:
-            res = measure(clip, factor)
+            res, cuts = measure(clip, factor)
             cells = " | ".join(f"{res[m][0]:.2f} dB / {res[m][1]:.3f}" for m in METHODS)
-            print(f"| {name} | {size} | ×{factor} | {cells} |", flush=True)
+            print(f"| {name} | {size} | ×{factor} | {cells} | {cuts} |", flush=True)
             for m in METHODS:
                 speed[m].append(res[m][2])
     print()

@@ -77,6 +77,18 @@ def _dis() -> Any:
     return dis
 
 
+def _is_cut(g0: np.ndarray, g1_warped: np.ndarray, conf01: np.ndarray) -> bool:
+    """Tell a scene cut from motion: almost no flow is consistent and warping explains little.
+
+    Measured on Big Buck Bunny: at its cuts ~0 % of pixels have consistent flow and the
+    warped frame is off by 60–80 grey levels on average; across ordinary motion over 85 %
+    are consistent and the residual stays under 3 levels.
+    """
+    consistent = float((conf01 > 0.5).mean())
+    residual = float(np.abs(g0.astype(np.float32) - g1_warped).mean())
+    return consistent < 0.25 and residual > 25.0
+
+
 def _flow_interpolate(f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) -> np.ndarray:
     """Warp both neighbours to each time with DIS flow and blend them by flow consistency.
 
@@ -85,10 +97,13 @@ def _flow_interpolate(f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) ->
     f1(x + (1-t)·F01(x)). A flow vector is trusted when going there and back lands where it
     started; a warp that samples outside the frame is not trusted. Where neither side is
     trusted the pixel falls back to the plain crossfade, which never invents structure.
+    A pair that straddles a scene cut is held (duplicated) rather than blended.
     """
     import cv2
 
     h, w = f0.shape[:2]
+    if min(h, w) < 16:
+        return _blend(f0, f1, times)  # DIS needs a few 8-px patches to estimate anything
     g0 = cv2.cvtColor(f0, cv2.COLOR_RGB2GRAY)
     g1 = cv2.cvtColor(f1, cv2.COLOR_RGB2GRAY)
     dis = _dis()
@@ -119,6 +134,10 @@ def _flow_interpolate(f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) ->
 
     conf01 = consistency(flow01, flow10)  # trust in F01, used to warp frame 1
     conf10 = consistency(flow10, flow01)  # trust in F10, used to warp frame 0
+    if _is_cut(g0, sample(g1, flow01, 1.0), conf01):
+        # Across a scene cut nothing moves from one frame to the other: a blend would show
+        # a double exposure, so hold each side of the cut instead.
+        return _duplicate(f0, f1, times)
     a, b = f0.astype(np.float32), f1.astype(np.float32)
     out = np.empty((len(times), h, w, 3), np.uint8)
     for k, t in enumerate(times):

@@ -220,5 +220,5 @@ def generate_long(
         frames=np.ascontiguousarray(frames),
         fps=fps,
         notes=notes,
-        info={**first.info, "segments": plan, "overlap": overlap},
+        info={**first.info, "segments": plan, "overlap": overlap, "total_frames": total_frames},
     )

@@ -29,12 +29,6 @@ def redis_conn():
     return conn
 
 
-@pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
-    """Keep every test's uploads and clips in its own directory."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def _user(name):
     from studio.teams.services import user_signup
 

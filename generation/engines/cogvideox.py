@@ -64,6 +64,7 @@ class CogVideoXEngine(DiffusersEngine):
         max_fps=30,
         default_fps=8,
         default_steps=50,
+        needs_gpu=True,
     )
     pipeline_classes = {
         T2V: "CogVideoXPipeline",
@@ -108,11 +109,13 @@ class CogVideoXEngine(DiffusersEngine):
             modes.add(I2V)
         changes: dict[str, Any] = {"modes": frozenset(modes)}
         tr = self.component_config("transformer")
+        # Not on disk yet (a hub id): the released 1.5 checkpoints carry it in their name.
+        v15 = bool(tr.get("patch_size_t")) if tr else "1.5" in self.model
+        if v15:
+            changes["default_fps"] = 16
+        else:
+            changes["max_frames"] = max(caps.min_frames, int(tr.get("sample_frames") or 49))
         if tr:
-            if tr.get("patch_size_t"):
-                changes["default_fps"] = 16
-            else:
-                changes["max_frames"] = max(caps.min_frames, int(tr.get("sample_frames") or 49))
             multiple = self.vae_scale_spatial * int(tr.get("patch_size") or 2)
             changes["size_multiple"] = max(caps.size_multiple, multiple)
         return dataclasses.replace(caps, **changes)

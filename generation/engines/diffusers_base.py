@@ -13,6 +13,7 @@ web process does, to read capabilities) stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import math
@@ -241,11 +242,7 @@ class DiffusersEngine:
             patch = (1, patch, patch)
         pt, ph, pw = (int(p) for p in patch)
         frames = math.ceil(((request.num_frames - 1) // tf + 1) / pt)
-        return (
-            frames
-            * math.ceil(request.height / sf / ph)
-            * math.ceil(request.width / sf / pw)
-        )
+        return frames * math.ceil(request.height / sf / ph) * math.ceil(request.width / sf / pw)
 
     def activation_bytes(self, request: GenerationRequest) -> int:
         """Peak working memory besides the weights: max(denoiser, VAE decode) + output.
@@ -328,7 +325,10 @@ class DiffusersEngine:
         n = caps.round_frames(request.num_frames)
         step = max(1, caps.frame_multiple)
         while n >= caps.min_frames and caps.frames_ok(n):
-            if n < request.num_frames and self.estimate_memory(request.replace(num_frames=n)) <= budget:
+            if (
+                n < request.num_frames
+                and self.estimate_memory(request.replace(num_frames=n)) <= budget
+            ):
                 return n
             n -= step
         return None
@@ -353,6 +353,14 @@ class DiffusersEngine:
                 f"Engine {self.id} ({self.label}) has no model configured; set "
                 "STUDIO_MODELS_DIR to a directory holding the checkpoint or give the engine "
                 "a `model` (local directory or hub id).",
+                field="engine",
+            )
+        # A hub id is "org/name"; anything else that is not a directory is a typo'd path.
+        looks_like_path = self.model.startswith(("/", ".", "~")) or self.model.count("/") > 1
+        if looks_like_path and not os.path.isdir(os.path.expanduser(self.model)):
+            raise GenerationError(
+                f"Engine {self.id} ({self.label}): the model directory {self.model} does not "
+                "exist; check STUDIO_MODELS_DIR or the engine's `model`.",
                 field="engine",
             )
         return self.model
@@ -383,7 +391,9 @@ class DiffusersEngine:
             if self._base is None:
                 import diffusers
 
-                self._base = self._from_pretrained(diffusers.DiffusionPipeline, self.require_model())
+                self._base = self._from_pretrained(
+                    diffusers.DiffusionPipeline, self.require_model()
+                )
             return self._base
 
     def pipeline(self, mode: str) -> Any:
@@ -440,7 +450,14 @@ class DiffusersEngine:
                 vae.enable_slicing()
         for module in self.denoisers(pipe):
             if self.attention_backend and hasattr(module, "set_attention_backend"):
-                module.set_attention_backend(self.attention_backend)
+                try:
+                    module.set_attention_backend(self.attention_backend)
+                except (ValueError, RuntimeError, ImportError) as exc:
+                    raise GenerationError(
+                        f"Engine {self.id}: attention backend {self.attention_backend!r} is "
+                        f"not available here ({exc}).",
+                        field="attention_backend",
+                    ) from exc
             if self.step_cache and hasattr(module, "enable_cache"):
                 from diffusers import FirstBlockCacheConfig
 
@@ -540,10 +557,8 @@ class DiffusersEngine:
     def _after_failure(self, pipe: Any) -> None:
         """Release what an interrupted call holds so the next job starts clean."""
         if hasattr(pipe, "maybe_free_model_hooks"):
-            try:
+            with contextlib.suppress(Exception):  # best effort: the job already failed
                 pipe.maybe_free_model_hooks()
-            except Exception:  # noqa: BLE001 - best effort cleanup after a failure
-                pass
         gc.collect()
         import torch
 

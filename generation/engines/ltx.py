@@ -246,5 +246,7 @@ class LTXEngine(DiffusersEngine):
         )
         result.fps = fps
         if fps != request.fps:
-            result.notes.append(f"Kept the source clip's {fps:g} fps (the request said {request.fps}).")
+            result.notes.append(
+                f"Kept the source clip's {fps:g} fps (the request said {request.fps})."
+            )
         return result

@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from generation.engines.diffusers_base import DiffusersEngine
 from generation.spec import Capabilities, GenerationError, GenerationRequest, Progress, VideoResult
 
@@ -47,6 +45,7 @@ class SVDEngine(DiffusersEngine):
         max_fps=30,
         default_fps=7,
         default_steps=25,
+        needs_gpu=True,
     )
     pipeline_classes = {I2V: "StableVideoDiffusionPipeline"}
     shared_components = ()
@@ -86,7 +85,9 @@ class SVDEngine(DiffusersEngine):
             noise = float(self._option(request, "noise_aug_strength"))
             min_guidance = float(self._option(request, "min_guidance"))
         except (TypeError, ValueError) as exc:
-            raise GenerationError(f"An SVD option is not a number: {exc}.", field="options") from exc
+            raise GenerationError(
+                f"An SVD option is not a number: {exc}.", field="options"
+            ) from exc
         if chunk < 1:
             raise GenerationError("decode_chunk_size must be at least 1.", field="options")
         if not 0 <= bucket <= 255:

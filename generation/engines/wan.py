@@ -176,7 +176,7 @@ class WanEngine(DiffusersEngine):
         """Restyle the first `num_frames` frames of the input video.
 
         `strength` is the share of the schedule re-noised: 0 returns the input unchanged,
-        1 keeps only its motion-free length and size.
+        1 keeps only its length and frame size.
         """
         from generation.video import read_video
 

@@ -1,9 +1,11 @@
 """The studio's RQ worker: no fork per job (engines stay warm) and reconciles the database."""
 
 import logging
+import threading
 
 from rq import SimpleWorker, Worker
 from rq.registry import StartedJobRegistry
+from rq.timeouts import TimerDeathPenalty
 
 from studio.jobs.services import generation_reconcile
 
@@ -25,6 +27,16 @@ def reconcile(connection, queues) -> dict[str, int]:
 
 class StudioWorker(SimpleWorker):
     """Run jobs in this process so loaded pipelines serve the next job without reloading."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if threading.current_thread() is not threading.main_thread():
+            self.death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        # Python only allows signal handlers in the main thread; embedded workers skip them.
+        if threading.current_thread() is threading.main_thread():
+            super()._install_signal_handlers()
 
     def bootstrap(self, *args, **kwargs):
         super().bootstrap(*args, **kwargs)

@@ -7,8 +7,7 @@ from studio.prompts.models import Prompt
 from studio.prompts.recipes import FIELD_FOR, build_request
 from studio.prompts.validators import validate_image_upload
 
-RESOLUTIONS = [(128, "128 px (thumbnail)"), (256, "256 px (draft)"), (384, "384 px"), (512, "512 px"), (640, "640 px"),
-               (832, "832 px (480p)"), (1280, "1280 px (720p)"), (1920, "1920 px (1080p)")]
+RESOLUTIONS = (256, 384, 512, 640, 832, 1280, 1920)
 
 
 class PromptForm(forms.ModelForm):
@@ -30,7 +29,10 @@ class PromptForm(forms.ModelForm):
         choices=[("", "None")] + [(s.id, s.label) for s in STYLE_PRESETS.values()],
     )
     aspect_ratio = forms.ChoiceField(label="Aspect", choices=[(a, a) for a in ASPECT_RATIOS])
-    resolution = forms.TypedChoiceField(label="Size", coerce=int, choices=RESOLUTIONS, initial=512)
+    resolution = forms.IntegerField(
+        label="Size (long side, px)", min_value=16, max_value=4096, initial=512,
+        widget=forms.NumberInput(attrs={"list": "resolutions", "step": 16}),
+    )
     duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=600, initial=2.0)
     fps = forms.IntegerField(label="FPS", min_value=1, max_value=120, initial=16)
     seed = forms.IntegerField(
@@ -55,6 +57,7 @@ class PromptForm(forms.ModelForm):
         self.fields["engine"].choices = [(e.id, e.label) for e in engines]
         if default_engine:
             self.fields["engine"].initial = default_engine
+        self.resolutions = RESOLUTIONS
         self.request = None
         self.notes: list[str] = []
 

@@ -9,7 +9,15 @@ import skimage.data
 from PIL import Image
 
 from generation.engines import Registry
-from generation.engines.animatic import BATCH, NOTE, AnimaticEngine, title_card
+from generation.engines.animatic import (
+    BATCH,
+    NOTE,
+    ZOOM,
+    AnimaticEngine,
+    camera_path,
+    frame_matrix,
+    title_card,
+)
 from generation.prompting import CAMERA_MOTIONS
 from generation.spec import (
     Cancelled,
@@ -167,6 +175,21 @@ def test_translating_moves_go_the_documented_way(engine, astronaut_png, motion, 
 def test_scaling_moves_change_the_apparent_size(engine, astronaut_png, motion, low, high):
     frames = render(engine, camera_motion=motion, image_path=astronaut_png)
     assert low < scale(frames[0], frames[-1]) < high
+
+
+@pytest.mark.parametrize("motion", list(CAMERA_MOTIONS))
+@pytest.mark.parametrize("size", [(640, 368), (368, 640), (512, 512)])
+def test_the_camera_never_sees_past_the_still(motion, size):
+    w, h = size
+    path = camera_path(motion, 48, fps=24, seed=5)
+    top = max(1.0, path[:, ZOOM].max())
+    src = (round(w * top), round(h * top))
+    corners = np.array([[0, w - 1, 0, w - 1], [0, 0, h - 1, h - 1], [1, 1, 1, 1]], float)
+    for row in path:
+        back = np.linalg.inv(frame_matrix(row, out_size=(w, h), src_size=src)) @ corners
+        x, y = back[:2] / back[2]
+        assert x.min() > -0.5 and x.max() < src[0] - 0.5
+        assert y.min() > -0.5 and y.max() < src[1] - 0.5
 
 
 def test_moves_ease_in_and_out(engine, astronaut_png):

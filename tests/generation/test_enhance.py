@@ -68,6 +68,20 @@ def test_interpolated_frames_move_between_neighbours():
     assert 18 <= cols.min() <= 22 and 34 <= cols.max() <= 38, cols
 
 
+def test_scene_cut_is_held_not_blended():
+    a = panned(data.astronaut(), 1, 0, 0, 64, 96)[0]
+    b = panned(data.coffee(), 1, 0, 0, 64, 96)[0]
+    out = enhance.interpolate(np.stack([a, b]), 4)
+    np.testing.assert_array_equal(out[1:3], np.stack([a, a]))
+    np.testing.assert_array_equal(out[3], b)
+
+
+def test_flow_on_frames_too_small_for_optical_flow_blends():
+    frames = np.stack([np.zeros((8, 10, 3), np.uint8), np.full((8, 10, 3), 100, np.uint8)])
+    out = enhance.interpolate(frames, 2)
+    assert out.shape == (3, 8, 10, 3) and (out[1] == 50).all()
+
+
 def test_interpolate_rejects_bad_factor_method_and_short_clip(pan):
     with pytest.raises(GenerationError) as err:
         enhance.interpolate(pan, 5)

@@ -95,6 +95,12 @@ def test_missing_model_is_a_user_facing_error():
         engine.generate(T2V, NullProgress())
 
 
+def test_missing_model_directory_is_named_before_any_memory_estimate(tmp_path):
+    engine = wan(model=str(tmp_path / "missing-model"))
+    with pytest.raises(GenerationError, match="missing-model does not exist"):
+        engine.generate(T2V, NullProgress())
+
+
 def test_cancel_lands_within_one_step(tiny_wan_dir):
     class CancelAfterFirst(NullProgress):
         def cancelled(self) -> bool:
@@ -153,7 +159,10 @@ def test_video_to_video_shares_the_loaded_checkpoint(tiny_wan_dir, clip_path):
     none = engine.generate(request.replace(strength=0.0), NullProgress())
 
     assert engine.load_count == 1
-    assert engine.pipeline("video_to_video").transformer is engine.pipeline("text_to_video").transformer
+    assert (
+        engine.pipeline("video_to_video").transformer
+        is engine.pipeline("text_to_video").transformer
+    )
     assert half.frames.shape == full.frames.shape == (9, 16, 16, 3)
     assert progress.steps == [(1, 2), (2, 2)]  # strength 0.5 of 4 steps
     assert not np.array_equal(half.frames, full.frames)

@@ -67,7 +67,8 @@ def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(alice_c
         ({"fps": "2"}, "fps", "fps is outside"),
         ({"camera_motion": "barrel_roll"}, "camera_motion", "valid choice"),
         ({"aspect_ratio": "7:3"}, "aspect_ratio", "valid choice"),
-        ({"resolution": "4096"}, "resolution", "valid choice"),
+        ({"resolution": "4096"}, "resolution", "outside"),
+        ({"resolution": "8"}, "resolution", "greater than or equal"),
         ({"engine": "sora"}, "engine", "valid choice"),
     ],
 )

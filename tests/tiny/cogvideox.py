@@ -27,7 +27,7 @@ WORDS = (
     "sea sky city night day sun moon rain snow forest mountain river street light "
     "walks runs flies swims dances waves floats glows "
     "slow fast camera pan zoom tilt orbit dolly shot close wide cinematic"
-).split()
+)
 
 TINY_SIZE = 32
 """Width and height the image-to-video transformer's learned embeddings are sized for."""
@@ -47,7 +47,7 @@ def tiny_tokenizer():
     from transformers import PreTrainedTokenizerFast
 
     vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
-    for word in WORDS:
+    for word in WORDS.split():
         vocab.setdefault(word, len(vocab))
     tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()

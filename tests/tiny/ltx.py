@@ -15,10 +15,40 @@ import pytest
 
 # Words the tests' prompts use; anything else falls back to <unk>, which is fine for
 # random weights but the vocabulary keeps the tokenizer realistic.
-WORDS = (
-    "a cat dog bird red blue green sea sky city night day slow fast camera pan zoom "
-    "walks runs flies over under the of in on with and waves forest mountain light"
-).split()
+WORDS = [
+    "a",
+    "cat",
+    "dog",
+    "bird",
+    "red",
+    "blue",
+    "green",
+    "sea",
+    "sky",
+    "city",
+    "night",
+    "day",
+    "slow",
+    "fast",
+    "camera",
+    "pan",
+    "zoom",
+    "walks",
+    "runs",
+    "flies",
+    "over",
+    "under",
+    "the",
+    "of",
+    "in",
+    "on",
+    "with",
+    "and",
+    "waves",
+    "forest",
+    "mountain",
+    "light",
+]
 
 
 def _tokenizer():

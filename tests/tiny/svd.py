@@ -33,7 +33,7 @@ def build_tiny_svd(path) -> Path:
     path = Path(path)
     torch.manual_seed(0)
     unet = UNetSpatioTemporalConditionModel(
-        block_out_channels=(32, 64),
+        block_out_channels=(32, 32),
         layers_per_block=1,
         sample_size=32,
         in_channels=8,
@@ -41,7 +41,7 @@ def build_tiny_svd(path) -> Path:
         down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
         up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
         cross_attention_dim=32,
-        num_attention_heads=8,
+        num_attention_heads=2,
         projection_class_embeddings_input_dim=96,
         addition_time_embed_dim=32,
         num_frames=25,

@@ -13,12 +13,13 @@ import pytest
 
 # Enough everyday English that test prompts tokenize to real ids, not <unk>; the tiny
 # UMT5 has 64 embeddings, so the vocabulary stays at 64 entries.
-WORDS = (
+_WORD_TEXT = (
     "a an the of in on at and with to from by over under is are this that it "
     "cat dog man woman child car city street sea sky sun rain snow forest tree mountain "
     "river night day red blue green white black light slow fast walking running flying "
     "camera pan zoom shot close wide cinematic style video blurry low quality"
-).split()
+)
+WORDS = tuple(_WORD_TEXT.split())
 
 
 def build_tokenizer():
