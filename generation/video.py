@@ -120,12 +120,15 @@ def encode_mp4(
             stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = w2, h2
             stream.pix_fmt = "yuv420p"
-            stream.time_base = 1 / rate
+            # The muxer rewrites stream.time_base when it writes the header, so frames keep
+            # their own copy of the frame-rate time base.
+            time_base = 1 / rate
+            stream.time_base = time_base
             stream.options = {"crf": str(int(crf))}
             for i in range(t):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[i]), "rgb24")
                 frame.pts = i
-                frame.time_base = stream.time_base
+                frame.time_base = time_base
                 container.mux(stream.encode(frame))
             container.mux(stream.encode(None))
         finally:
