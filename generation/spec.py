@@ -209,9 +209,17 @@ class Capabilities:
             raise GenerationError("Strength must be between 0 and 1.", field="strength")
         if r.mode == "image_to_video" and not r.image_path:
             raise GenerationError("Image to video needs an input image.", field="image_path")
-        needs_video = ("video_to_video", "extend_forward", "extend_backward", "interpolate", "upscale")
+        needs_video = (
+            "video_to_video",
+            "extend_forward",
+            "extend_backward",
+            "interpolate",
+            "upscale",
+        )
         if r.mode in needs_video and not r.video_path:
-            raise GenerationError(f"{MODE_LABELS[r.mode]} needs an input video.", field="video_path")
+            raise GenerationError(
+                f"{MODE_LABELS[r.mode]} needs an input video.", field="video_path"
+            )
         if r.mode in ("interpolate", "upscale") and self.scales and r.scale not in self.scales:
             allowed = ", ".join(f"×{s}" for s in self.scales)
             raise GenerationError(

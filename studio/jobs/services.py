@@ -121,19 +121,25 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
     from django.conf import settings
 
     counts = {"requeued": 0, "retried": 0, "failed": 0}
-    for pk in Generation.objects.filter(status=Generation.Status.QUEUED).values_list("pk", flat=True):
+    for pk in Generation.objects.filter(status=Generation.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
         if str(pk) not in queued_job_ids:
             _enqueue(str(pk))
             counts["requeued"] += 1
-    orphans = Generation.objects.filter(status=Generation.Status.RUNNING).exclude(worker__in=live_workers)
+    orphans = Generation.objects.filter(status=Generation.Status.RUNNING).exclude(
+        worker__in=live_workers
+    )
     for g in orphans:
         if g.attempts < settings.STUDIO_MAX_ATTEMPTS and not g.cancel_requested:
-            if Generation.objects.filter(pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker).update(
-                status=Generation.Status.QUEUED, step=0, worker=""
-            ):
+            if Generation.objects.filter(
+                pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
+            ).update(status=Generation.Status.QUEUED, step=0, worker=""):
                 _enqueue(str(g.pk))
                 counts["retried"] += 1
-        elif Generation.objects.filter(pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker).update(
+        elif Generation.objects.filter(
+            pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
+        ).update(
             status=Generation.Status.FAILED,
             finished_at=timezone.now(),
             error_code="worker_lost",

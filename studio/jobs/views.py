@@ -36,9 +36,12 @@ def generate(request, pk: int):
     if not request.htmx:
         if generation is not None:
             return redirect("project-detail", pk=project.pk)
-        return render(request, "projects/detail.html",
-                      {"project": project, "form": form, "active": [], "page": None, "can_edit": True},
-                      status=400)
+        return render(
+            request,
+            "projects/detail.html",
+            {"project": project, "form": form, "active": [], "page": None, "can_edit": True},
+            status=400,
+        )
     context = {"project": project, "form": form, "new_generation": generation}
     response = render(request, "projects/detail.html#prompt-form", context)
     if generation is None:

@@ -32,7 +32,9 @@ class ProjectForm(forms.Form):
 def project_list(request):
     form = ProjectForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        project = project_create(team=form.cleaned_data["team"], name=form.cleaned_data["name"], user=request.user)
+        project = project_create(
+            team=form.cleaned_data["team"], name=form.cleaned_data["name"], user=request.user
+        )
         return redirect("project-detail", pk=project.pk)
     projects = (
         Project.objects.filter(team__memberships__user=request.user)
@@ -46,17 +48,26 @@ def project_list(request):
 @login_required
 def project_detail(request, pk: int):
     project = get_project_for_user(request.user, pk)
-    clips = Paginator(project.clips.select_related("generation").order_by("-created_at", "-pk"), CLIPS_PER_PAGE)
+    clips = Paginator(
+        project.clips.select_related("generation").order_by("-created_at", "-pk"), CLIPS_PER_PAGE
+    )
     page = clips.get_page(request.GET.get("page"))
     if request.htmx and request.GET.get("page"):
         return render(request, "projects/detail.html#gallery", {"project": project, "page": page})
-    active = Generation.objects.filter(project=project, clip__isnull=True).order_by("-queued_at")[:20]
+    active = Generation.objects.filter(project=project, clip__isnull=True).order_by("-queued_at")[
+        :20
+    ]
     form = PromptForm(default_engine=_default_engine())
     return render(
         request,
         "projects/detail.html",
-        {"project": project, "page": page, "active": active, "form": form,
-         "can_edit": project.user_role in ("owner", "editor")},
+        {
+            "project": project,
+            "page": page,
+            "active": active,
+            "form": form,
+            "can_edit": project.user_role in ("owner", "editor"),
+        },
     )
 
 
@@ -64,4 +75,8 @@ def _default_engine() -> str | None:
     from django.conf import settings
 
     ids = [e.id for e in available_engines()]
-    return settings.STUDIO_DEFAULT_ENGINE if settings.STUDIO_DEFAULT_ENGINE in ids else (ids[0] if ids else None)
+    return (
+        settings.STUDIO_DEFAULT_ENGINE
+        if settings.STUDIO_DEFAULT_ENGINE in ids
+        else (ids[0] if ids else None)
+    )

@@ -16,40 +16,76 @@ class PromptForm(forms.ModelForm):
     text = forms.CharField(
         label="Prompt",
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "A lighthouse on a cliff at dusk, waves crashing below…"}),
-        error_messages={"required": "Write a prompt.", "max_length": "The prompt is limited to %(limit_value)d characters (it has %(show_value)d)."},
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "placeholder": "A lighthouse on a cliff at dusk, waves crashing below…",
+            }
+        ),
+        error_messages={
+            "required": "Write a prompt.",
+            "max_length": "The prompt is limited to %(limit_value)d characters (it has %(show_value)d).",
+        },
     )
     negative_text = forms.CharField(
-        label="Negative prompt", required=False, max_length=2000,
+        label="Negative prompt",
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "blurry, low quality, watermark"}),
     )
-    camera_motion = forms.ChoiceField(label="Camera", choices=[(m.id, m.label) for m in CAMERA_MOTIONS.values()])
+    camera_motion = forms.ChoiceField(
+        label="Camera", choices=[(m.id, m.label) for m in CAMERA_MOTIONS.values()]
+    )
     style_preset = forms.ChoiceField(
-        label="Style", required=False,
+        label="Style",
+        required=False,
         choices=[("", "None")] + [(s.id, s.label) for s in STYLE_PRESETS.values()],
     )
     aspect_ratio = forms.ChoiceField(label="Aspect", choices=[(a, a) for a in ASPECT_RATIOS])
     resolution = forms.IntegerField(
-        label="Size (long side, px)", min_value=16, max_value=4096, initial=512,
+        label="Size (long side, px)",
+        min_value=16,
+        max_value=4096,
+        initial=512,
         widget=forms.NumberInput(attrs={"list": "resolutions", "step": 16}),
     )
     duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=600, initial=2.0)
     fps = forms.IntegerField(label="FPS", min_value=1, max_value=120, initial=16)
     seed = forms.IntegerField(
-        label="Seed", required=False, min_value=0, max_value=2**63 - 1,
+        label="Seed",
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
         widget=forms.NumberInput(attrs={"placeholder": "random"}),
     )
     steps = forms.IntegerField(
-        label="Steps", required=False, min_value=1, max_value=150,
+        label="Steps",
+        required=False,
+        min_value=1,
+        max_value=150,
         widget=forms.NumberInput(attrs={"placeholder": "default"}),
     )
     engine = forms.ChoiceField(label="Engine")
-    image = forms.FileField(label="Input image (optional)", required=False, validators=[validate_image_upload])
+    image = forms.FileField(
+        label="Input image (optional)", required=False, validators=[validate_image_upload]
+    )
 
     class Meta:
         model = Prompt
-        fields = ["text", "negative_text", "camera_motion", "style_preset", "aspect_ratio",
-                  "resolution", "duration_s", "fps", "seed", "steps", "engine", "image"]
+        fields = [
+            "text",
+            "negative_text",
+            "camera_motion",
+            "style_preset",
+            "aspect_ratio",
+            "resolution",
+            "duration_s",
+            "fps",
+            "seed",
+            "steps",
+            "engine",
+            "image",
+        ]
 
     def __init__(self, *args, default_engine: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

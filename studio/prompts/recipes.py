@@ -51,7 +51,9 @@ def build_request(prompt: Prompt, *, image_path: str | None) -> tuple[Generation
     if info.kind == "animatic":
         text = prompt.text.strip()
     else:
-        text = compose_prompt(prompt.text.strip(), camera_motion=prompt.camera_motion, style=prompt.style_preset)
+        text = compose_prompt(
+            prompt.text.strip(), camera_motion=prompt.camera_motion, style=prompt.style_preset
+        )
     request = GenerationRequest(
         mode="image_to_video" if image_path else "text_to_video",
         prompt=text,

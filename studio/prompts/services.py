@@ -22,5 +22,10 @@ def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
         prompt.mode = request.mode
         prompt.save(update_fields=["mode"])
     return generation_submit(
-        project=project, user=user, engine_id=prompt.engine, request=request, prompt=prompt, notes=notes
+        project=project,
+        user=user,
+        engine_id=prompt.engine,
+        request=request,
+        prompt=prompt,
+        notes=notes,
     )

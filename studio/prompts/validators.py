@@ -26,7 +26,9 @@ def validate_image_upload(upload) -> None:
     except ValidationError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ValidationError("This file is not an image we can read (PNG, JPEG or WebP).") from None
+        raise ValidationError(
+            "This file is not an image we can read (PNG, JPEG or WebP)."
+        ) from None
     except (OSError, SyntaxError, ValueError):
         raise ValidationError("The image file is corrupt or truncated.") from None
     finally:

@@ -12,7 +12,9 @@ def teams_for_user(user: AbstractBaseUser | AnonymousUser):
 def user_role(user: AbstractBaseUser | AnonymousUser, team_id: int) -> str | None:
     if not user.is_authenticated:
         return None
-    return Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()
+    return (
+        Membership.objects.filter(user=user, team_id=team_id).values_list("role", flat=True).first()
+    )
 
 
 def role_allows(role: str | None, needed: str) -> bool:

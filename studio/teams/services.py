@@ -30,5 +30,7 @@ def user_signup(*, username: str, password: str, email: str = "") -> User:
 
 
 def member_add(*, team: Team, user: User, role: str = Membership.Role.EDITOR) -> Membership:
-    membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
     return membership

@@ -49,13 +49,37 @@ def live_studio(transactional_db, redis_conn, tmp_path):
     procs = []
     try:
         for name, cmd in [
-            ("worker", [sys.executable, "manage.py", "rqworker", "default",
-                        "--worker-class", "studio.jobs.worker.StudioWorker"]),
-            ("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                        "studio.asgi:application"]),
+            (
+                "worker",
+                [
+                    sys.executable,
+                    "manage.py",
+                    "rqworker",
+                    "default",
+                    "--worker-class",
+                    "studio.jobs.worker.StudioWorker",
+                ],
+            ),
+            (
+                "daphne",
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "studio.asgi:application",
+                ],
+            ),
         ]:
-            out = open(logs / f"{name}.log", "wb")
-            procs.append(subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT))
+            with open(logs / f"{name}.log", "wb") as out:
+                procs.append(
+                    subprocess.Popen(
+                        cmd, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+                    )
+                )
         _wait_for_port(port, procs[1])
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -77,8 +101,15 @@ def browser_page():
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-quic",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(viewport={"width": 1360, "height": 900})
         try:

@@ -13,15 +13,25 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def alice_things(alice, alice_project, redis_conn, tmp_path):
     g = generation_submit(
-        project=alice_project, user=alice, engine_id="animatic",
+        project=alice_project,
+        user=alice,
+        engine_id="animatic",
         request=GenerationRequest(prompt="secret", width=64, height=64, num_frames=2, fps=8),
     )
     media = tmp_path / "media"
     (media / "clips").mkdir(parents=True)
     (media / "clips" / "a.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
     (media / "clips" / "a.jpg").write_bytes(b"\xff\xd8\xff")
-    clip = Clip.objects.create(generation=g, project=alice_project, file="clips/a.mp4", poster="clips/a.jpg",
-                               width=64, height=64, fps=8, num_frames=2)
+    clip = Clip.objects.create(
+        generation=g,
+        project=alice_project,
+        file="clips/a.mp4",
+        poster="clips/a.jpg",
+        width=64,
+        height=64,
+        fps=8,
+        num_frames=2,
+    )
     return alice_project, g, clip
 
 
@@ -76,7 +86,10 @@ def test_cannot_create_a_project_in_someone_elses_team(client, alice, bob):
 
 
 def test_signup_creates_personal_team_and_logs_in(client):
-    response = client.post(reverse("signup"), {"username": "dora", "password1": "s3cret-Passw0rd!", "password2": "s3cret-Passw0rd!"})
+    response = client.post(
+        reverse("signup"),
+        {"username": "dora", "password1": "s3cret-Passw0rd!", "password2": "s3cret-Passw0rd!"},
+    )
     assert response.status_code == 302
     page = client.get(reverse("project-list")).content.decode()
     assert "dora&#x27;s team" in page

@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 
 def submit(project, user, engine="animatic", **fields):
     values = dict(
-        prompt="A red kite over the dunes", width=128, height=96, num_frames=12, fps=12, seed=7,
+        prompt="A red kite over the dunes",
+        width=128,
+        height=96,
+        num_frames=12,
+        fps=12,
+        seed=7,
         camera_motion="pan_left",
     )
     request = GenerationRequest(**{**values, **fields})
@@ -27,10 +32,17 @@ def decode(path):
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
-        return np.stack(frames), float(stream.average_rate), stream.codec_context.name, stream.codec_context.pix_fmt
+        return (
+            np.stack(frames),
+            float(stream.average_rate),
+            stream.codec_context.name,
+            stream.codec_context.pix_fmt,
+        )
 
 
-def test_animatic_job_becomes_a_clip(alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+def test_animatic_job_becomes_a_clip(
+    alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         g = submit(alice_project, alice)
     run_worker()
@@ -54,7 +66,9 @@ def test_claim_is_conditional(alice, alice_project, redis_conn):
     assert (g.status, g.worker, g.attempts) == ("running", "w1", 1)
 
 
-def test_cancel_a_queued_job_removes_it(alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+def test_cancel_a_queued_job_removes_it(
+    alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         g = submit(alice_project, alice)
     g = generation_cancel(generation=g)
@@ -64,7 +78,9 @@ def test_cancel_a_queued_job_removes_it(alice, alice_project, run_worker, django
     assert g.status == "cancelled" and not Clip.objects.exists()
 
 
-def test_cancel_while_running_stops_within_one_step(alice, alice_project, run_worker, monkeypatch, django_capture_on_commit_callbacks):
+def test_cancel_while_running_stops_within_one_step(
+    alice, alice_project, run_worker, monkeypatch, django_capture_on_commit_callbacks
+):
     from studio.jobs import progress as progress_module
 
     seen = []
@@ -88,8 +104,13 @@ def test_cancel_while_running_stops_within_one_step(alice, alice_project, run_wo
     assert not Clip.objects.exists()
 
 
-def test_engine_failure_has_a_specific_reason(alice, alice_project, run_worker, settings, tmp_path, django_capture_on_commit_callbacks):
-    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": str(tmp_path / "missing-model")}}
+def test_engine_failure_has_a_specific_reason(
+    alice, alice_project, run_worker, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_ENGINE_CONFIGS = {
+        "animatic": {},
+        "wan": {"model": str(tmp_path / "missing-model")},
+    }
     with django_capture_on_commit_callbacks(execute=True):
         g = submit(alice_project, alice, engine="wan", steps=2, num_frames=9, width=32, height=32)
     run_worker()
@@ -99,7 +120,9 @@ def test_engine_failure_has_a_specific_reason(alice, alice_project, run_worker, 
     assert "Traceback" not in g.error
 
 
-def test_bad_image_path_fails_with_reason(alice, alice_project, run_worker, tmp_path, django_capture_on_commit_callbacks):
+def test_bad_image_path_fails_with_reason(
+    alice, alice_project, run_worker, tmp_path, django_capture_on_commit_callbacks
+):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     with django_capture_on_commit_callbacks(execute=True):
@@ -110,16 +133,22 @@ def test_bad_image_path_fails_with_reason(alice, alice_project, run_worker, tmp_
     assert "image" in g.error.lower()
 
 
-def test_reconcile_requeues_forgotten_and_retries_orphans(alice, alice_project, redis_conn, settings, django_capture_on_commit_callbacks):
+def test_reconcile_requeues_forgotten_and_retries_orphans(
+    alice, alice_project, redis_conn, settings, django_capture_on_commit_callbacks
+):
     import django_rq
 
     settings.STUDIO_MAX_ATTEMPTS = 2
     queue = django_rq.get_queue("default")
     forgotten = submit(alice_project, alice)  # on_commit never ran: Redis does not know it
     orphan = submit(alice_project, alice)
-    Generation.objects.filter(pk=orphan.pk).update(status="running", worker="dead-worker", attempts=1)
+    Generation.objects.filter(pk=orphan.pk).update(
+        status="running", worker="dead-worker", attempts=1
+    )
     hopeless = submit(alice_project, alice)
-    Generation.objects.filter(pk=hopeless.pk).update(status="running", worker="dead-worker", attempts=2)
+    Generation.objects.filter(pk=hopeless.pk).update(
+        status="running", worker="dead-worker", attempts=2
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         counts = reconcile(redis_conn, [queue])
@@ -134,7 +163,9 @@ def test_reconcile_requeues_forgotten_and_retries_orphans(alice, alice_project, 
     assert reconcile(redis_conn, [queue]) == {"requeued": 0, "retried": 0, "failed": 0}
 
 
-def test_gallery_lists_clips_newest_first_and_paginates(alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+def test_gallery_lists_clips_newest_first_and_paginates(
+    alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
     from studio.projects.views import CLIPS_PER_PAGE
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -146,13 +177,17 @@ def test_gallery_lists_clips_newest_first_and_paginates(alice_client, alice, ali
     page1 = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
     assert page1.index(f'id="clip-{clips[0].pk}"') < page1.index(f'id="clip-{clips[1].pk}"')
     assert f'id="clip-{clips[-1].pk}"' not in page1
-    page2 = alice_client.get(reverse("project-detail", args=[alice_project.pk]) + "?page=2", HTTP_HX_REQUEST="true")
+    page2 = alice_client.get(
+        reverse("project-detail", args=[alice_project.pk]) + "?page=2", HTTP_HX_REQUEST="true"
+    )
     assert f'id="clip-{clips[-1].pk}"' in page2.content.decode()
     listing = alice_client.get(reverse("project-list")).content.decode()
     assert "Lighthouse" in listing and f">{len(ids)}</td>" in listing
 
 
-def test_clip_page_download_and_byte_ranges(alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+def test_clip_page_download_and_byte_ranges(
+    alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         submit(alice_project, alice)
     run_worker()

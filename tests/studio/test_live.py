@@ -80,7 +80,9 @@ def test_members_receive_progress_others_are_refused(client, alice, bob, alice_p
         connected, _ = await member.connect()
         assert connected
         response = await sync_to_async(client.post)(
-            reverse("generate", args=[alice_project.pk]), {**FORM, "duration_s": "4"}, HTTP_HX_REQUEST="true"
+            reverse("generate", args=[alice_project.pk]),
+            {**FORM, "duration_s": "4"},
+            HTTP_HX_REQUEST="true",
         )
         assert response.status_code == 200
         await sync_to_async(run_worker, thread_sensitive=False)()
@@ -90,18 +92,33 @@ def test_members_receive_progress_others_are_refused(client, alice, bob, alice_p
 
     fragments = asyncio.run(scenario())
     g = Generation.objects.get()
-    assert all(f'id="generation-{g.pk}"' in html and 'hx-swap-oob="true"' in html for html in fragments)
-    values = [int(m.group(1)) for html in fragments if (m := re.search(r'<progress[^>]*value="(\d+)"', html))]
+    assert all(
+        f'id="generation-{g.pk}"' in html and 'hx-swap-oob="true"' in html for html in fragments
+    )
+    values = [
+        int(m.group(1))
+        for html in fragments
+        if (m := re.search(r'<progress[^>]*value="(\d+)"', html))
+    ]
     assert len(values) >= 3 and values == sorted(values) and values[-1] > values[0]
     assert "Running" in fragments[1] and "ETA" in "".join(fragments)
-    assert f'/clips/{g.clip.pk}/video.mp4' in fragments[-1]
+    assert f"/clips/{g.clip.pk}/video.mp4" in fragments[-1]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_tiny_wan_end_to_end_through_the_form(client, alice, alice_project, run_worker, tiny_wan_settings):
+def test_tiny_wan_end_to_end_through_the_form(
+    client, alice, alice_project, run_worker, tiny_wan_settings
+):
     """Form → queue → worker → websocket progress → MP4; the same recipe gives the same frames."""
     client.force_login(alice)
-    form = {**FORM, "engine": "wan", "duration_s": "0.5", "fps": "16", "steps": "3", "resolution": "64"}
+    form = {
+        **FORM,
+        "engine": "wan",
+        "duration_s": "0.5",
+        "fps": "16",
+        "steps": "3",
+        "resolution": "64",
+    }
 
     async def scenario():
         member = communicator(client, alice_project.pk)
@@ -120,8 +137,12 @@ def test_tiny_wan_end_to_end_through_the_form(client, alice, alice_project, run_
     get_registry().unload("wan")
     fragments = asyncio.run(scenario())
     generations = list(Generation.objects.order_by("queued_at"))
-    assert [g.status for g in generations] == ["succeeded", "succeeded"], [g.error for g in generations]
-    steps = {m.groups() for h in fragments if (m := re.search(r'<span class="steps">(\d+)/(\d+)', h))}
+    assert [g.status for g in generations] == ["succeeded", "succeeded"], [
+        g.error for g in generations
+    ]
+    steps = {
+        m.groups() for h in fragments if (m := re.search(r'<span class="steps">(\d+)/(\d+)', h))
+    }
     assert ("3", "3") in steps and any(done != "3" for done, _ in steps)
     a, b = (Clip.objects.get(generation=g) for g in generations)
     frames_a, fps = decode(a.file.path)
@@ -144,9 +165,20 @@ def test_a_real_rqworker_process_runs_the_job(client, alice, alice_project, redi
         "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
     }
     subprocess.run(
-        [sys.executable, "manage.py", "rqworker", "default", "--burst",
-         "--worker-class", "studio.jobs.worker.StudioWorker"],
-        cwd=django_settings.BASE_DIR, env=env, check=True, timeout=120, capture_output=True,
+        [
+            sys.executable,
+            "manage.py",
+            "rqworker",
+            "default",
+            "--burst",
+            "--worker-class",
+            "studio.jobs.worker.StudioWorker",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
     )
     g.refresh_from_db()
     assert g.status == "succeeded", g.error

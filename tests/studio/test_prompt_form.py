@@ -40,7 +40,9 @@ def field_errors(response, field):
 
 
 @pytest.mark.django_db
-def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(alice_client, alice_project, redis_conn, django_capture_on_commit_callbacks):
+def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(
+    alice_client, alice_project, redis_conn, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = post(alice_client, alice_project)
     assert response.status_code == 200
@@ -73,7 +75,9 @@ def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(alice_c
     ],
 )
 @pytest.mark.django_db
-def test_bad_input_is_an_inline_error_and_no_job(alice_client, alice_project, overrides, field, message):
+def test_bad_input_is_an_inline_error_and_no_job(
+    alice_client, alice_project, overrides, field, message
+):
     response = post(alice_client, alice_project, **overrides)
     assert response.status_code == 200
     assert message in field_errors(response, field)
@@ -118,7 +122,9 @@ def test_image_upload_makes_an_image_to_video_job(alice_client, alice_project, r
 
 
 @pytest.mark.django_db
-def test_wan_frame_rule_is_applied_and_explained(alice_client, alice_project, redis_conn, tiny_wan_settings):
+def test_wan_frame_rule_is_applied_and_explained(
+    alice_client, alice_project, redis_conn, tiny_wan_settings
+):
     post(alice_client, alice_project, engine="wan", duration_s="2", fps="16", resolution="128")
     g = Generation.objects.get()
     assert g.recipe["num_frames"] == 33

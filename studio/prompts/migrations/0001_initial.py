@@ -6,38 +6,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Prompt',
+            name="Prompt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(default='text_to_video', max_length=32)),
-                ('text', models.TextField(max_length=2000)),
-                ('negative_text', models.TextField(blank=True, max_length=2000)),
-                ('camera_motion', models.CharField(default='static', max_length=32)),
-                ('style_preset', models.CharField(blank=True, max_length=32)),
-                ('aspect_ratio', models.CharField(default='16:9', max_length=8)),
-                ('resolution', models.PositiveIntegerField(default=512, help_text='Long side in pixels.')),
-                ('duration_s', models.FloatField(default=2.0)),
-                ('fps', models.PositiveIntegerField(default=16)),
-                ('seed', models.BigIntegerField(blank=True, null=True)),
-                ('steps', models.PositiveIntegerField(blank=True, help_text='Blank: engine default.', null=True)),
-                ('engine', models.CharField(max_length=64)),
-                ('image', models.FileField(blank=True, upload_to='inputs/%Y/%m/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='prompts', to='projects.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mode", models.CharField(default="text_to_video", max_length=32)),
+                ("text", models.TextField(max_length=2000)),
+                ("negative_text", models.TextField(blank=True, max_length=2000)),
+                ("camera_motion", models.CharField(default="static", max_length=32)),
+                ("style_preset", models.CharField(blank=True, max_length=32)),
+                ("aspect_ratio", models.CharField(default="16:9", max_length=8)),
+                (
+                    "resolution",
+                    models.PositiveIntegerField(default=512, help_text="Long side in pixels."),
+                ),
+                ("duration_s", models.FloatField(default=2.0)),
+                ("fps", models.PositiveIntegerField(default=16)),
+                ("seed", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "steps",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Blank: engine default.", null=True
+                    ),
+                ),
+                ("engine", models.CharField(max_length=64)),
+                ("image", models.FileField(blank=True, upload_to="inputs/%Y/%m/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="prompts",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -1,0 +1,27 @@
+# The studio on a CUDA GPU host: same entry points as `make run`, as a non-root user.
+# Build:  docker build -t studio .
+# Run:    docker run --gpus all -p 8000:8000 -v studio-var:/app/var \
+#           -v /models:/models -e STUDIO_MODELS_DIR=/models studio
+# PyPI's CUDA build of torch brings its own CUDA libraries; the host needs the NVIDIA driver
+# and the container toolkit (`--gpus all`).
+FROM python:3.11-slim-bookworm
+
+ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOST=0.0.0.0 PORT=8000
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends redis-server libomp5-14 libvulkan1 make ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 studio
+WORKDIR /app
+COPY --chown=studio:studio requirements.txt ./
+# On a GPU host `torch==2.13.0` resolves to the CUDA build from PyPI.
+RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r requirements.txt \
+ && sha256sum requirements.txt | cut -d' ' -f1 > .venv/.requirements.sha256 \
+ && chown -R studio:studio /app
+COPY --chown=studio:studio . .
+
+USER studio
+VOLUME ["/app/var"]
+EXPOSE 8000
+CMD ["make", "run"]
