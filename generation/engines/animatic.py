@@ -352,7 +352,7 @@ class AnimaticEngine:
             modes=frozenset({"text_to_video", "image_to_video"}),
             min_size=64,
             max_size=1920,
-            size_multiple=16,
+            size_multiple=8,
             min_frames=1,
             max_frames=600,
             min_fps=4,
@@ -360,8 +360,8 @@ class AnimaticEngine:
             default_fps=24,
             needs_gpu=False,
         )
-        # The form offers multiples of 16 like every other engine, but the renderer only
-        # needs even sizes (for yuv420 encoding), so scripts may ask for 640×360.
+        # The form rounds sizes to multiples of 8 (so 1920×1080 and 1280×720 are exact), but
+        # the renderer only needs even sizes (for yuv420 encoding), so scripts may ask for any.
         self._render_limits = dataclasses.replace(self.capabilities, size_multiple=2)
 
     def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
