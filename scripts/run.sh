@@ -17,11 +17,11 @@ cleanup() {
   echo "==> Stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   # A worker mid-job shuts down warm; a second TERM makes it stop now (the job is retried later).
-  for _ in $(seq 1 30); do
+  for i in $(seq 1 30); do
     alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     [ $alive -eq 0 ] && break
-    [ "$_" -eq 10 ] && for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    [ "$i" -eq 10 ] && for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     sleep 0.2
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
