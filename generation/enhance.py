@@ -72,7 +72,7 @@ def _dis() -> Any:
 
     dis = getattr(_flow_local, "dis", None)
     if dis is None:
-        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         _flow_local.dis = dis
     return dis
 
@@ -316,7 +316,7 @@ def upscale_with_info(
         for i in range(t):
             if progress is not None:
                 check_cancel(progress)
-            big = np.asarray(net.process_pil(Image.fromarray(frames[i])), dtype=np.uint8)
+            big: np.ndarray = np.asarray(net.process_pil(Image.fromarray(frames[i])), dtype=np.uint8)
             if native != scale:
                 big = cv2.resize(big, (w * scale, h * scale), interpolation=cv2.INTER_AREA)
             if big.shape != out.shape[1:] or not _looks_like(big, frames[i]):

@@ -281,7 +281,7 @@ def write_spritesheet(
     sheet = Image.new("RGB", (columns * tile_width, rows * tile_height))
     picks = np.linspace(0, n - 1, tiles).round().astype(int)
     for k, i in enumerate(picks):
-        tile = Image.fromarray(frames[i]).resize((tile_width, tile_height), Image.LANCZOS)
+        tile = Image.fromarray(frames[i]).resize((tile_width, tile_height), Image.Resampling.LANCZOS)
         sheet.paste(tile, ((k % columns) * tile_width, (k // columns) * tile_height))
     _save_jpeg(sheet, path, 85)
 
@@ -324,7 +324,7 @@ def load_image(path: str | os.PathLike[str], width: int, height: int) -> np.ndar
         with warnings.catch_warnings():
             # Our own, lower limit below decides; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im: Image.Image = Image.open(path)
         with im:
             iw, ih = im.size
             if iw * ih > MAX_IMAGE_PIXELS:
@@ -341,7 +341,7 @@ def load_image(path: str | os.PathLike[str], width: int, height: int) -> np.ndar
             scale = max(width / iw, height / ih)
             cw, ch = width / scale, height / scale
             box = ((iw - cw) / 2, (ih - ch) / 2, (iw + cw) / 2, (ih + ch) / 2)
-            out = im.resize((width, height), Image.LANCZOS, box=box, reducing_gap=3.0)
+            out = im.resize((width, height), Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
             return np.asarray(out, dtype=np.uint8).copy()
     except GenerationError:
         raise

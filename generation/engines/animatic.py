@@ -241,8 +241,13 @@ def _backdrop(width: int, height: int, *, seed: int) -> np.ndarray:
 
     rng = np.random.default_rng([abs(seed), 0x717CA4D])
     hue = rng.random()
-    dark = np.float32(colorsys.hsv_to_rgb(hue, 0.6, 0.16)) * 255
-    light = np.float32(colorsys.hsv_to_rgb((hue + rng.uniform(0.06, 0.2)) % 1, 0.55, 0.5)) * 255
+    dark = np.array(colorsys.hsv_to_rgb(hue, 0.6, 0.16), dtype=np.float32) * 255
+    light = (
+        np.array(
+            colorsys.hsv_to_rgb((hue + rng.uniform(0.06, 0.2)) % 1, 0.55, 0.5), dtype=np.float32
+        )
+        * 255
+    )
     angle = rng.uniform(0, 2 * np.pi)
     u = (np.arange(width, dtype=np.float32) / width - 0.5)[None, :]
     v = (np.arange(height, dtype=np.float32) / height - 0.5)[:, None]
@@ -271,9 +276,9 @@ def _backdrop(width: int, height: int, *, seed: int) -> np.ndarray:
             width=max(1, round(r / 12)),
         )
     # Blur premultiplied colour so soft edges fade into the background, not to black.
-    layer = np.asarray(overlay, dtype=np.float32)
-    alpha = layer[..., 3:] / 255
-    layer = np.concatenate([layer[..., :3] * alpha, alpha], axis=2)
+    layer: np.ndarray = np.asarray(overlay, dtype=np.float32)
+    coverage = layer[..., 3:] / 255
+    layer = np.concatenate([layer[..., :3] * coverage, coverage], axis=2)
     layer = cv2.GaussianBlur(layer, (0, 0), max(0.5, short / 300))
     card = card * (1 - layer[..., 3:]) + layer[..., :3]
     return np.clip(card, 0, 255).astype(np.uint8)

@@ -173,6 +173,7 @@ class LTXEngine(DiffusersEngine):
     def image_to_video(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         from generation.video import load_image
 
+        assert request.image_path
         image = load_image(request.image_path, request.width, request.height)
         pipe = self.pipeline(I2V)
         kwargs = self._common(pipe, request, request.num_frames, request.fps)
@@ -187,6 +188,7 @@ class LTXEngine(DiffusersEngine):
     def _extend_file(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         from generation.video import read_video
 
+        assert request.video_path
         frames, info = read_video(request.video_path)
         return self._extend(request, progress, frames, info.fps)
 
