@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny._tokenizer import word_tokenizer
+
 # Words the tests' prompts use; anything else maps to <unk>, which is fine for random
 # weights, but a real vocabulary keeps the tokenizer's padding and truncation realistic.
 WORDS = (
@@ -37,31 +39,8 @@ TEXT_LEN = 16
 
 
 def tiny_tokenizer():
-    """Build a T5-like fast tokenizer offline: pad 0, eos 1, unk 2, then `WORDS`.
-
-    A `</s>` is appended to every sequence, as T5's tokenizer does, so the encoder sees
-    the same layout as with the real tokenizer.
-    """
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
-    for word in WORDS.split():
-        vocab.setdefault(word, len(vocab))
-    tok = Tokenizer(WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        pad_token="<pad>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        model_max_length=TEXT_LEN,
-    )
+    """Build the T5-like tokenizer offline: pad 0, eos 1, unk 2, then `WORDS`."""
+    return word_tokenizer(WORDS.split(), model_max_length=TEXT_LEN)
 
 
 def _text_encoder(vocab_size: int):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny._tokenizer import word_tokenizer
+
 # Enough everyday English that test prompts tokenize to real ids, not <unk>; the tiny
 # UMT5 has 64 embeddings, so the vocabulary stays at 64 entries.
 _WORD_TEXT = (
@@ -24,24 +26,10 @@ WORDS = tuple(_WORD_TEXT.split())
 
 def build_tokenizer():
     """Return a UMT5-shaped fast tokenizer over `WORDS` (pad 0, eos 1, unk 2)."""
-    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-    from tokenizers.models import WordLevel
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
-    for word in WORDS:
-        vocab.setdefault(word, len(vocab))
-    if len(vocab) > 64:
-        raise ValueError(f"Tiny vocabulary has {len(vocab)} entries; the text encoder has 64.")
-    tok = Tokenizer(WordLevel(vocab, unk_token="<unk>"))
-    tok.normalizer = normalizers.Lowercase()
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.post_processor = processors.TemplateProcessing(
-        single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)]
-    )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
+    tokenizer = word_tokenizer(WORDS)
+    if len(tokenizer) > 64:
+        raise ValueError(f"Tiny vocabulary has {len(tokenizer)} entries; the text encoder has 64.")
+    return tokenizer
 
 
 def _text_parts() -> dict:
