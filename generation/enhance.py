@@ -316,7 +316,9 @@ def upscale_with_info(
         for i in range(t):
             if progress is not None:
                 check_cancel(progress)
-            big: np.ndarray = np.asarray(net.process_pil(Image.fromarray(frames[i])), dtype=np.uint8)
+            big: np.ndarray = np.asarray(
+                net.process_pil(Image.fromarray(frames[i])), dtype=np.uint8
+            )
             if native != scale:
                 big = cv2.resize(big, (w * scale, h * scale), interpolation=cv2.INTER_AREA)
             if big.shape != out.shape[1:] or not _looks_like(big, frames[i]):

@@ -281,7 +281,9 @@ def write_spritesheet(
     sheet = Image.new("RGB", (columns * tile_width, rows * tile_height))
     picks = np.linspace(0, n - 1, tiles).round().astype(int)
     for k, i in enumerate(picks):
-        tile = Image.fromarray(frames[i]).resize((tile_width, tile_height), Image.Resampling.LANCZOS)
+        tile = Image.fromarray(frames[i]).resize(
+            (tile_width, tile_height), Image.Resampling.LANCZOS
+        )
         sheet.paste(tile, ((k % columns) * tile_width, (k // columns) * tile_height))
     _save_jpeg(sheet, path, 85)
 

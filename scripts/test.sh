@@ -13,6 +13,7 @@ export STUDIO_VAR_DIR="$tmp/var" STUDIO_FAST_HASHER=1 HF_HUB_OFFLINE=1 TOKENIZER
 unset DATABASE_URL_TEST
 mkdir -p "$STUDIO_VAR_DIR"
 .venv/bin/ruff check .
-.venv/bin/ruff format --check . || echo "(formatting differs; run: .venv/bin/ruff format .)"
+.venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 .venv/bin/python -m pytest "$@"

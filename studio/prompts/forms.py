@@ -43,7 +43,8 @@ class PromptForm(forms.ModelForm):
     )
     aspect_ratio = forms.ChoiceField(label="Aspect", choices=[(a, a) for a in ASPECT_RATIOS])
     resolution = forms.IntegerField(
-        label="Size (px)", help_text="Long side in pixels.",
+        label="Size (px)",
+        help_text="Long side in pixels.",
         min_value=16,
         max_value=4096,
         initial=512,
