@@ -93,3 +93,16 @@ def png_bytes(width=64, height=48, color=(200, 80, 40)) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.full((height, width, 3), color, np.uint8)).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def database_url_for_subprocess() -> str:
+    """Point a child process (worker, ASGI server) at the database this test uses."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    if connection.vendor == "postgresql":
+        auth = f"{s['USER']}:{s['PASSWORD']}@" if s.get("USER") else ""
+        return f"postgres://{auth}{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+    raise NotImplementedError(connection.vendor)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+
+from tests.conftest import database_url_for_subprocess
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -40,7 +41,7 @@ def live_studio(transactional_db, redis_conn, tmp_path):
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url_for_subprocess(),
         "MEDIA_ROOT": str(tmp_path / "media"),
         "STUDIO_ENGINES": "animatic",
     }

@@ -12,13 +12,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connection
 from django.urls import reverse
 
 from studio.asgi import application
 from studio.gallery.models import Clip
 from studio.jobs.engines import get_registry
 from studio.jobs.models import Generation
+from tests.conftest import database_url_for_subprocess
 
 FORM = {
     "text": "a lighthouse at dusk",
@@ -161,7 +161,7 @@ def test_a_real_rqworker_process_runs_the_job(client, alice, alice_project, redi
     assert g.status == "queued"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url_for_subprocess(),
         "MEDIA_ROOT": str(django_settings.MEDIA_ROOT),
     }
     subprocess.run(
