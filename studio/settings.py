@@ -128,22 +128,27 @@ CHANNEL_LAYERS = {
     }
 }
 
-# Engines: `animatic` always; `wan` when a model directory or hub id is configured.
+# Engines: `animatic` always; a diffusers family when its model directory (under
+# STUDIO_MODELS_DIR, named after the family) or STUDIO_<FAMILY>_MODEL (a directory or hub id)
+# is configured. STUDIO_<FAMILY>_I2V_MODEL adds an image-to-video checkpoint (Wan, CogVideoX).
 STUDIO_MODELS_DIR = Path(env("STUDIO_MODELS_DIR", str(VAR_DIR / "models")))
-STUDIO_WAN_MODEL = env("STUDIO_WAN_MODEL") or (
-    str(STUDIO_MODELS_DIR / "wan") if (STUDIO_MODELS_DIR / "wan").is_dir() else ""
-)
 STUDIO_ENGINE_CONFIGS: dict[str, dict] = {"animatic": {}}
-if STUDIO_WAN_MODEL:
-    STUDIO_ENGINE_CONFIGS["wan"] = {
-        "model": STUDIO_WAN_MODEL,
-        "offload": env("STUDIO_WAN_OFFLOAD", "none"),
-    }
+for _family in ("wan", "ltx", "cogvideox", "svd"):
+    _key = _family.upper()
+    _dir = STUDIO_MODELS_DIR / _family
+    _model = env(f"STUDIO_{_key}_MODEL") or (str(_dir) if _dir.is_dir() else "")
+    if _model:
+        STUDIO_ENGINE_CONFIGS[_family] = {
+            "model": _model,
+            "offload": env(f"STUDIO_{_key}_OFFLOAD", "none"),
+        }
+        if env(f"STUDIO_{_key}_I2V_MODEL"):
+            STUDIO_ENGINE_CONFIGS[_family]["i2v_model"] = env(f"STUDIO_{_key}_I2V_MODEL")
 _selected = env_list("STUDIO_ENGINES")
 if _selected:
     STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in _selected}
 STUDIO_DEFAULT_ENGINE = env(
-    "STUDIO_DEFAULT_ENGINE", "wan" if "wan" in STUDIO_ENGINE_CONFIGS else "animatic"
+    "STUDIO_DEFAULT_ENGINE", next((e for e in STUDIO_ENGINE_CONFIGS if e != "animatic"), "animatic")
 )
 STUDIO_MAX_ATTEMPTS = env_int("STUDIO_MAX_ATTEMPTS", 2)
 STUDIO_PROGRESS_INTERVAL = float(env("STUDIO_PROGRESS_INTERVAL", "0.1"))
