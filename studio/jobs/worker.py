@@ -1,6 +1,8 @@
 """The studio's RQ worker: no fork per job (engines stay warm) and reconciles the database."""
 
 import logging
+import os
+import socket
 import threading
 
 from rq import SimpleWorker, Worker
@@ -12,9 +14,22 @@ from studio.jobs.services import generation_reconcile
 logger = logging.getLogger(__name__)
 
 
+def _died_here(worker: Worker) -> bool:
+    """Tell a crashed worker on this host from a live one before its Redis key expires."""
+    if worker.hostname != socket.gethostname() or not worker.pid:
+        return False
+    try:
+        os.kill(worker.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def reconcile(connection, queues) -> dict[str, int]:
     """Compare the database with Redis and the live workers; heal what drifted."""
-    live = {w.name for w in Worker.all(connection=connection)}
+    live = {w.name for w in Worker.all(connection=connection) if not _died_here(w)}
     known: set[str] = set()
     for queue in queues:
         known.update(queue.get_job_ids())
@@ -30,6 +45,8 @@ class StudioWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Reconcile runs with the maintenance tasks; once a minute keeps recovery prompt.
+        self.maintenance_interval = min(self.maintenance_interval, 60)
         if threading.current_thread() is not threading.main_thread():
             self.death_penalty_class = TimerDeathPenalty
 

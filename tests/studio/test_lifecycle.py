@@ -201,3 +201,28 @@ def test_clip_page_download_and_byte_ranges(
     partial = alice_client.get(reverse("clip-video", args=[clip.pk]), HTTP_RANGE="bytes=0-99")
     assert partial.status_code == 206 and len(partial.content) == 100
     assert partial["Content-Range"] == f"bytes 0-99/{len(body)}"
+
+
+def test_reconcile_sees_a_crashed_worker_on_this_host_at_once(
+    alice, alice_project, redis_conn, django_capture_on_commit_callbacks
+):
+    import subprocess
+
+    import django_rq
+    from rq import Worker
+
+    queue = django_rq.get_queue("default")
+    ghost = Worker([queue], connection=redis_conn, name="ghost")
+    ghost.register_birth()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    redis_conn.hset(ghost.key, "pid", gone.pid)  # its process has exited; its key lives on
+    g = submit(alice_project, alice)
+    Generation.objects.filter(pk=g.pk).update(status="running", worker="ghost", attempts=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = reconcile(redis_conn, [queue])
+
+    assert counts["retried"] == 1
+    g.refresh_from_db()
+    assert g.status == "queued" and str(g.pk) in queue.get_job_ids()
