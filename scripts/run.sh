@@ -30,14 +30,18 @@ trap cleanup INT TERM EXIT
 
 if [ -z "${REDIS_URL:-}" ]; then
   sock="$VAR/redis/redis.sock"
-  if [ -S "$sock" ] && redis-cli -s "$sock" ping >/dev/null 2>&1; then
+  if [ -S "$sock" ] && [ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ]; then
     echo "==> Reusing Redis at $sock"
   else
     rm -f "$sock"
     redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$VAR/redis" \
       --appendonly yes --save 60 1 --daemonize no --loglevel warning &
     pids+=($!)
-    for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    for _ in $(seq 1 300); do
+      [ "$(redis-cli -s "$sock" ping 2>/dev/null)" = PONG ] && break
+      kill -0 "${pids[-1]}" 2>/dev/null || { echo "Redis failed to start (see above)"; exit 1; }
+      sleep 0.1
+    done
   fi
   export REDIS_URL="unix://$sock?db=0"
 fi
