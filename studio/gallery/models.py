@@ -15,6 +15,9 @@ class Clip(models.Model):
     height = models.PositiveIntegerField()
     fps = models.FloatField()
     num_frames = models.PositiveIntegerField()
+    frames_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the raw frames, before lossy encoding."
+    )
     parent_clip = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

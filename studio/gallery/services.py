@@ -1,3 +1,4 @@
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -45,6 +46,7 @@ def clip_store(
             height=info.height,
             fps=result.fps,
             num_frames=info.num_frames,
+            frames_sha256=hashlib.sha256(result.frames.tobytes()).hexdigest(),
             parent_clip=parent_clip,
         )
         Generation.objects.filter(pk=generation.pk).update(

@@ -149,7 +149,10 @@ def test_tiny_wan_end_to_end_through_the_form(
     frames_b, _ = decode(b.file.path)
     assert frames_a.shape == (9, 64, 64, 3)  # 0.5 s at 16 fps = 8 frames, rounded to 4k+1
     assert fps == 16
-    assert np.array_equal(frames_a, frames_b)
+    # The engine's frames are identical; H.264 encoding on this FFmpeg build is not always
+    # bit-exact, so the decoded clips are compared within encoder noise.
+    assert a.frames_sha256 == b.frames_sha256 and len(a.frames_sha256) == 64
+    assert np.abs(frames_a.astype(int) - frames_b).mean() < 1.0
     assert get_registry().get("wan").load_count == 1
 
 
