@@ -132,7 +132,7 @@ CHANNEL_LAYERS = {
 # STUDIO_MODELS_DIR, named after the family) or STUDIO_<FAMILY>_MODEL (a directory or hub id)
 # is configured. STUDIO_<FAMILY>_I2V_MODEL adds an image-to-video checkpoint (Wan, CogVideoX).
 STUDIO_MODELS_DIR = Path(env("STUDIO_MODELS_DIR", str(VAR_DIR / "models")))
-STUDIO_ENGINE_CONFIGS: dict[str, dict] = {"animatic": {}}
+STUDIO_ENGINE_CONFIGS: dict[str, dict] = {"animatic": {}, "enhance": {}}
 for _family in ("wan", "ltx", "cogvideox", "svd"):
     _key = _family.upper()
     _dir = STUDIO_MODELS_DIR / _family
@@ -148,7 +148,8 @@ _selected = env_list("STUDIO_ENGINES")
 if _selected:
     STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in _selected}
 STUDIO_DEFAULT_ENGINE = env(
-    "STUDIO_DEFAULT_ENGINE", next((e for e in STUDIO_ENGINE_CONFIGS if e != "animatic"), "animatic")
+    "STUDIO_DEFAULT_ENGINE",
+    next((e for e in STUDIO_ENGINE_CONFIGS if e not in ("animatic", "enhance")), "animatic"),
 )
 STUDIO_MAX_ATTEMPTS = env_int("STUDIO_MAX_ATTEMPTS", 2)
 STUDIO_PROGRESS_INTERVAL = float(env("STUDIO_PROGRESS_INTERVAL", "0.1"))

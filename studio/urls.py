@@ -27,5 +27,6 @@ urlpatterns = [
     path("clips/<int:pk>/video.mp4", gallery.clip_video, name="clip-video"),
     path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
+    path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
     path("admin/", admin.site.urls),
 ]

@@ -9,14 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from generation import video
-from generation.spec import GenerationError, VideoResult
+from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio.gallery.models import Clip
 from studio.jobs.models import Generation
+from studio.jobs.services import generation_submit
 
 
-def clip_store(
-    *, generation: Generation, result: VideoResult, parent_clip: Clip | None = None
-) -> Clip:
+def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     """Encode, check that the file decodes with every frame, then publish clip and status together."""
     out_dir = Path(settings.MEDIA_ROOT) / "clips" / str(generation.project_id)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -47,7 +46,7 @@ def clip_store(
             fps=result.fps,
             num_frames=info.num_frames,
             frames_sha256=hashlib.sha256(result.frames.tobytes()).hexdigest(),
-            parent_clip=parent_clip,
+            parent_clip_id=generation.source_clip_id,
         )
         Generation.objects.filter(pk=generation.pk).update(
             status=Generation.Status.SUCCEEDED,
@@ -56,3 +55,17 @@ def clip_store(
             notes=list(generation.notes) + [n for n in result.notes if n not in generation.notes],
         )
     return clip
+
+
+def clip_derive(
+    *, clip: Clip, user, engine_id: str, request: GenerationRequest, notes: list[str]
+) -> Generation:
+    """Submit a transformation of `clip`; the clip it makes records `clip` as its parent."""
+    return generation_submit(
+        project=clip.project,
+        user=user,
+        engine_id=engine_id,
+        request=request,
+        notes=notes,
+        source_clip=clip,
+    )

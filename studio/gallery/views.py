@@ -4,28 +4,58 @@ import re
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from studio.gallery.forms import DeriveForm
 from studio.gallery.models import Clip
+from studio.gallery.services import clip_derive
 from studio.projects.access import get_project_for_user
 
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
-def _get_clip_for_user(request, pk: int) -> Clip:
+def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
     clip = Clip.objects.select_related("generation", "project").filter(pk=pk).first()
     if clip is None:
         raise Http404("No such clip.")
-    get_project_for_user(request.user, clip.project_id)
+    clip.project = get_project_for_user(request.user, clip.project_id, role=role)
     return clip
+
+
+def _clip_page(request, clip: Clip, form: DeriveForm, status: int = 200):
+    context = {
+        "clip": clip,
+        "g": clip.generation,
+        "project": clip.project,
+        "form": form,
+        "derived": Clip.objects.filter(parent_clip=clip).select_related("generation"),
+        "can_edit": clip.project.user_role in ("owner", "editor"),
+    }
+    return render(request, "gallery/clip.html", context, status=status)
 
 
 @login_required
 def clip_detail(request, pk: int):
     clip = _get_clip_for_user(request, pk)
-    return render(
-        request, "gallery/clip.html", {"clip": clip, "g": clip.generation, "project": clip.project}
+    return _clip_page(request, clip, DeriveForm(clip=clip))
+
+
+@login_required
+@require_POST
+def clip_derive_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk, role="editor")
+    form = DeriveForm(request.POST, clip=clip)
+    if not form.is_valid():
+        return _clip_page(request, clip, form)
+    clip_derive(
+        clip=clip,
+        user=request.user,
+        engine_id=form.engine.id,
+        request=form.request,
+        notes=form.notes,
     )
+    return redirect("project-detail", pk=clip.project_id)
 
 
 def _serve(request, field, *, download_name: str | None = None):

@@ -38,5 +38,12 @@ def engine_info(engine_id: str) -> EngineInfo | None:
     return EngineInfo(id=engine_id, kind=kind, label=engine.label, capabilities=engine.capabilities)
 
 
-def available_engines() -> list[EngineInfo]:
-    return [info for e in settings.STUDIO_ENGINE_CONFIGS if (info := engine_info(e))]
+PROMPT_MODES = frozenset({"text_to_video", "image_to_video"})
+
+
+def available_engines(*, modes: frozenset[str] | set[str] | None = None) -> list[EngineInfo]:
+    """Configured engines, optionally only those offering at least one of `modes`."""
+    infos = [info for e in settings.STUDIO_ENGINE_CONFIGS if (info := engine_info(e))]
+    if modes is not None:
+        infos = [i for i in infos if i.capabilities.modes & modes]
+    return infos

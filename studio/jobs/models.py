@@ -22,6 +22,14 @@ class Generation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generations")
     prompt = models.ForeignKey(Prompt, on_delete=models.SET_NULL, null=True, blank=True)
+    source_clip = models.ForeignKey(
+        "gallery.Clip",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="derived_generations",
+        help_text="The clip this run transforms (interpolate, upscale, extend, restyle).",
+    )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     engine = models.CharField(max_length=64)
     mode = models.CharField(max_length=32)
@@ -49,6 +57,12 @@ class Generation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def mode_label(self) -> str:
+        from generation.spec import MODE_LABELS
+
+        return MODE_LABELS.get(self.mode, self.mode)
 
     @property
     def percent(self) -> int:

@@ -35,6 +35,7 @@ def generation_submit(
     request: GenerationRequest,
     prompt: Prompt | None = None,
     notes: Iterable[str] = (),
+    source_clip=None,
 ) -> Generation:
     """Validate against the engine, record the run, and enqueue it once the row is committed."""
     info = engine_info(engine_id)
@@ -49,6 +50,7 @@ def generation_submit(
         mode=request.mode,
         recipe=request.to_dict(),
         notes=list(notes),
+        source_clip=source_clip,
     )
     project_touch(project_id=project.pk)
     pk = str(generation.pk)

@@ -5,7 +5,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from studio.jobs.engines import available_engines
+from studio.jobs.engines import PROMPT_MODES, available_engines
 from studio.jobs.models import Generation
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
@@ -74,7 +74,7 @@ def project_detail(request, pk: int):
 def _default_engine() -> str | None:
     from django.conf import settings
 
-    ids = [e.id for e in available_engines()]
+    ids = [e.id for e in available_engines(modes=PROMPT_MODES)]
     return (
         settings.STUDIO_DEFAULT_ENGINE
         if settings.STUDIO_DEFAULT_ENGINE in ids

@@ -2,7 +2,7 @@ from django import forms
 
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import GenerationError
-from studio.jobs.engines import available_engines
+from studio.jobs.engines import PROMPT_MODES, available_engines
 from studio.prompts.models import Prompt
 from studio.prompts.recipes import FIELD_FOR, build_request
 from studio.prompts.validators import validate_image_upload
@@ -90,7 +90,7 @@ class PromptForm(forms.ModelForm):
 
     def __init__(self, *args, default_engine: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        engines = available_engines()
+        engines = available_engines(modes=PROMPT_MODES)
         self.fields["engine"].choices = [(e.id, e.label) for e in engines]
         if default_engine:
             self.fields["engine"].initial = default_engine

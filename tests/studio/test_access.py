@@ -45,6 +45,7 @@ def urls(project, g, clip):
         ("get", reverse("clip-video", args=[clip.pk])),
         ("get", reverse("clip-poster", args=[clip.pk])),
         ("get", reverse("clip-download", args=[clip.pk])),
+        ("post", reverse("clip-derive", args=[clip.pk])),
     ]
 
 

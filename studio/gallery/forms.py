@@ -1,0 +1,61 @@
+from django import forms
+
+from generation.spec import MODE_LABELS, GenerationError
+from studio.gallery.models import Clip
+from studio.gallery.recipes import DERIVE_MODES, FIELD_FOR, build_derived_request
+from studio.jobs.engines import available_engines
+
+
+class DeriveForm(forms.Form):
+    """Make a new clip from this one; validated against the engine that will run it."""
+
+    mode = forms.ChoiceField(label="Action")
+    engine = forms.ChoiceField(label="Engine", required=False)
+    scale = forms.TypedChoiceField(
+        label="Factor", coerce=int, choices=[(2, "×2"), (3, "×3"), (4, "×4")], initial=2
+    )
+    upscale_model = forms.ChoiceField(
+        label="Upscale model",
+        choices=[("general", "General (photo)"), ("anime", "Anime / illustration (faster)")],
+        initial="general",
+    )
+    prompt = forms.CharField(
+        label="Prompt (extend, restyle)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "Blank: the clip's own prompt"}),
+    )
+    seconds = forms.FloatField(label="Seconds to add", min_value=0.1, max_value=600, initial=2)
+    strength = forms.FloatField(label="Restyle strength", min_value=0, max_value=1, initial=0.6)
+
+    def __init__(self, *args, clip: Clip, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clip = clip
+        offered = set().union(*(e.capabilities.modes for e in available_engines()))
+        self.fields["mode"].choices = [(m, MODE_LABELS[m]) for m in DERIVE_MODES if m in offered]
+        self.fields["engine"].choices = [("", "Automatic")] + [
+            (e.id, e.label) for e in available_engines(modes=set(DERIVE_MODES))
+        ]
+        self.engine = None
+        self.request = None
+        self.notes: list[str] = []
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.engine, self.request, self.notes = build_derived_request(
+                self.clip,
+                mode=data["mode"],
+                engine_id=data.get("engine") or None,
+                scale=data["scale"],
+                upscale_model=data["upscale_model"],
+                prompt=data.get("prompt") or "",
+                seconds=data["seconds"],
+                strength=data["strength"],
+            )
+        except GenerationError as e:
+            field = FIELD_FOR.get(e.field or "")
+            self.add_error(field if field in self.fields else None, e.message)
+        return data

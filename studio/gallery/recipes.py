@@ -1,0 +1,107 @@
+"""Resolve a request that transforms an existing clip: interpolate, upscale, extend, restyle."""
+
+from generation.enhance import UPSCALE_FACTORS
+from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from studio.gallery.models import Clip
+from studio.jobs.engines import EngineInfo, available_engines, engine_info
+
+DERIVE_MODES = ("interpolate", "upscale", "extend_forward", "extend_backward", "video_to_video")
+
+# Which form field a request field's error belongs to.
+FIELD_FOR = {
+    "scale": "scale",
+    "prompt": "prompt",
+    "num_frames": "seconds",
+    "strength": "strength",
+    "engine": "engine",
+    "mode": "mode",
+}
+
+
+def _engine_for(mode: str, engine_id: str | None) -> EngineInfo:
+    capable = available_engines(modes={mode})
+    label = MODE_LABELS[mode]
+    if not capable:
+        raise GenerationError(
+            f"No engine configured here can do {label.lower()}; it needs LTX-Video for "
+            "extension, or Wan or CogVideoX for restyling.",
+            field="mode",
+        )
+    if not engine_id:
+        return capable[0]
+    info = engine_info(engine_id)
+    if info is None or mode not in info.capabilities.modes:
+        names = ", ".join(e.label for e in capable)
+        raise GenerationError(f"{label} needs one of these engines: {names}.", field="engine")
+    return info
+
+
+def _fit_size(value: int, info: EngineInfo) -> int:
+    m = info.capabilities.size_multiple
+    return max(info.capabilities.min_size, round(value / m) * m)
+
+
+def build_derived_request(
+    clip: Clip,
+    *,
+    mode: str,
+    engine_id: str | None = None,
+    scale: int = 2,
+    upscale_model: str = "general",
+    prompt: str = "",
+    seconds: float = 2.0,
+    strength: float = 0.6,
+) -> tuple[EngineInfo, GenerationRequest, list[str]]:
+    """Return the engine, the resolved request and notes for the user; raise GenerationError."""
+    if mode not in DERIVE_MODES:
+        raise GenerationError(f"Unknown action {mode!r}.", field="mode")
+    info = _engine_for(mode, engine_id)
+    caps = info.capabilities
+    recipe = clip.generation.recipe
+    fps = max(1, round(clip.fps))
+    notes: list[str] = []
+    request = GenerationRequest(
+        mode=mode,
+        prompt=prompt.strip() or recipe.get("prompt", ""),
+        negative_prompt=recipe.get("negative_prompt", ""),
+        width=clip.width,
+        height=clip.height,
+        num_frames=clip.num_frames,
+        fps=fps,
+        seed=int(recipe.get("seed") or 0),
+        video_path=clip.file.path,
+        scale=scale,
+        strength=strength,
+        options={"upscale_model": upscale_model} if mode == "upscale" else {},
+    )
+    if mode in ("interpolate", "upscale"):
+        if mode == "upscale" and scale not in UPSCALE_FACTORS:
+            allowed = " and ".join(f"×{f}" for f in UPSCALE_FACTORS)
+            raise GenerationError(f"Upscaling supports {allowed}.", field="scale")
+        if mode == "upscale" and max(clip.width, clip.height) * scale > caps.max_size:
+            raise GenerationError(
+                f"×{scale} would make {clip.width * scale}×{clip.height * scale}; "
+                f"the limit is {caps.max_size} px on the long side.",
+                field="scale",
+            )
+    else:
+        width, height = _fit_size(clip.width, info), _fit_size(clip.height, info)
+        if (width, height) != (clip.width, clip.height):
+            notes.append(
+                f"{info.label} works in multiples of {caps.size_multiple} px: "
+                f"{width}×{height} instead of {clip.width}×{clip.height}."
+            )
+        if mode == "video_to_video":
+            if not prompt.strip():
+                raise GenerationError("Describe the new look.", field="prompt")
+            frames = caps.round_frames(clip.num_frames)
+            while frames > clip.num_frames and frames - caps.frame_multiple >= caps.min_frames:
+                frames -= max(1, caps.frame_multiple)
+        else:
+            wanted = max(1, round(seconds * fps))
+            frames = caps.round_frames(wanted)
+            if frames != wanted:
+                notes.append(f"{info.label} adds {caps.frame_rule}: {frames} new frames.")
+        request = request.replace(width=width, height=height, num_frames=frames)
+    caps.validate(request, engine_label=info.label)
+    return info, request, notes

@@ -1,0 +1,127 @@
+"""Clips beget clips: interpolate, upscale, extend and restyle, with lineage recorded."""
+
+import pytest
+from django.urls import reverse
+
+from generation.spec import GenerationRequest
+from generation.video import probe
+from studio.gallery.models import Clip
+from studio.jobs.models import Generation
+from studio.jobs.services import generation_submit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def make_clip(alice, alice_project, run_worker, django_capture_on_commit_callbacks):
+    def make(width=64, height=64, frames=5, fps=8):
+        request = GenerationRequest(
+            prompt="a kite over dunes", width=width, height=height, num_frames=frames, fps=fps,
+            seed=3, camera_motion="pan_left",
+        )  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            g = generation_submit(
+                project=alice_project, user=alice, engine_id="animatic", request=request
+            )
+        run_worker()
+        return Clip.objects.get(generation=g)
+
+    return make
+
+
+def derive(client, clip, capture, **data):
+    form = {"mode": "interpolate", "engine": "", "scale": "2", "upscale_model": "general",
+            "prompt": "", "seconds": "1", "strength": "0.6", **data}  # fmt: skip
+    with capture(execute=True):
+        return client.post(reverse("clip-derive", args=[clip.pk]), form)
+
+
+def test_interpolate_doubles_frames_and_fps(
+    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    source = make_clip()
+    response = derive(alice_client, source, django_capture_on_commit_callbacks, scale="2")
+    assert response.status_code == 302
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    child = g.clip
+    assert child.parent_clip == source
+    info = probe(child.file.path)
+    assert (info.num_frames, info.fps, info.width) == (9, 16, 64)
+    page = alice_client.get(reverse("clip-detail", args=[source.pk])).content.decode()
+    assert f'id="clip-{child.pk}"' in page  # listed under "Made from this clip"
+
+
+def test_upscale_with_the_anime_model(
+    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    source = make_clip(width=64, height=64, frames=2)
+    derive(
+        alice_client, source, django_capture_on_commit_callbacks,
+        mode="upscale", scale="2", upscale_model="anime",
+    )  # fmt: skip
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    assert (g.clip.width, g.clip.height, g.clip.num_frames) == (128, 128, 2)
+    assert any("realesrgan" in note.lower() or "real-esrgan" in note.lower() for note in g.notes)
+
+
+def test_extend_forward_with_tiny_ltx(
+    settings, tiny_ltx_dir, alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_ENGINE_CONFIGS = {
+        "animatic": {}, "enhance": {}, "ltx": {"model": str(tiny_ltx_dir)},
+    }  # fmt: skip
+    source = make_clip(width=64, height=64, frames=9, fps=8)
+    response = derive(
+        alice_client, source, django_capture_on_commit_callbacks,
+        mode="extend_forward", seconds="1", prompt="the kite climbs",
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    assert g.engine == "ltx" and g.recipe["prompt"] == "the kite climbs"
+    assert g.clip.num_frames == 9 + 9 and g.clip.parent_clip == source
+
+
+def test_restyle_with_tiny_wan(
+    settings, tiny_wan_dir, alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": str(tiny_wan_dir)}}
+    source = make_clip(width=64, height=64, frames=9, fps=16)
+    derive(
+        alice_client, source, django_capture_on_commit_callbacks,
+        mode="video_to_video", prompt="as a watercolor", strength="0.5",
+    )  # fmt: skip
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    assert (g.clip.num_frames, g.clip.width) == (9, 64)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"mode": "upscale", "scale": "3"}, "×2 and ×4"),
+        ({"mode": "extend_forward"}, "valid choice"),  # no engine here extends
+        ({"mode": "interpolate", "engine": "animatic"}, "valid choice"),
+    ],
+)
+def test_bad_derive_requests_are_form_errors(
+    alice_client, make_clip, django_capture_on_commit_callbacks, data, message
+):
+    source = make_clip()
+    response = derive(alice_client, source, django_capture_on_commit_callbacks, **data)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Generation.objects.filter(source_clip=source).exists()
+
+
+def test_other_team_cannot_derive(client, bob, make_clip):
+    source = make_clip()
+    client.force_login(bob)
+    response = client.post(reverse("clip-derive", args=[source.pk]), {"mode": "interpolate"})
+    assert response.status_code == 404
