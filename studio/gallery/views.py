@@ -3,7 +3,7 @@ import os
 import re
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -58,6 +58,17 @@ def clip_derive_view(request, pk: int):
     return redirect("project-detail", pk=clip.project_id)
 
 
+def _read_range(path: str, start: int, length: int, chunk: int = 1 << 16):
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        while length > 0:
+            data = fh.read(min(chunk, length))
+            if not data:
+                return
+            length -= len(data)
+            yield data
+
+
 def _serve(request, field, *, download_name: str | None = None):
     """Serve a media file with byte ranges, so browsers can seek in the video."""
     try:
@@ -77,10 +88,10 @@ def _serve(request, field, *, download_name: str | None = None):
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            body = fh.read(end - start + 1)
-        response = HttpResponse(body, status=206, content_type=content_type)
+        response = StreamingHttpResponse(
+            _read_range(path, start, end - start + 1), status=206, content_type=content_type
+        )
+        response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     else:
         # FileResponse closes the file when the response is done.

@@ -1,8 +1,11 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from studio.jobs.engines import PROMPT_MODES, available_engines
@@ -54,9 +57,14 @@ def project_detail(request, pk: int):
     page = clips.get_page(request.GET.get("page"))
     if request.htmx and request.GET.get("page"):
         return render(request, "projects/detail.html#gallery", {"project": project, "page": page})
-    active = Generation.objects.filter(project=project, clip__isnull=True).order_by("-queued_at")[
-        :20
-    ]
+    # Running and queued jobs, and the last day's failures so their reasons stay visible.
+    recent = timezone.now() - timedelta(days=1)
+    active = (
+        Generation.objects.filter(project=project, clip__isnull=True)
+        .filter(Q(status__in=Generation.ACTIVE) | Q(finished_at__gte=recent))
+        .select_related("prompt")
+        .order_by("-queued_at")[:20]
+    )
     form = PromptForm(default_engine=_default_engine())
     return render(
         request,

@@ -199,8 +199,15 @@ def test_clip_page_download_and_byte_ranges(
     body = b"".join(download.streaming_content)
     assert body[4:8] == b"ftyp"
     partial = alice_client.get(reverse("clip-video", args=[clip.pk]), HTTP_RANGE="bytes=0-99")
-    assert partial.status_code == 206 and len(partial.content) == 100
+    assert partial.status_code == 206
+    assert b"".join(partial.streaming_content) == body[:100]
     assert partial["Content-Range"] == f"bytes 0-99/{len(body)}"
+    tail = alice_client.get(reverse("clip-video", args=[clip.pk]), HTTP_RANGE="bytes=-10")
+    assert b"".join(tail.streaming_content) == body[-10:]
+    beyond = alice_client.get(
+        reverse("clip-video", args=[clip.pk]), HTTP_RANGE=f"bytes={len(body)}-"
+    )
+    assert beyond.status_code == 416
 
 
 def test_reconcile_sees_a_crashed_worker_on_this_host_at_once(
@@ -226,3 +233,24 @@ def test_reconcile_sees_a_crashed_worker_on_this_host_at_once(
     assert counts["retried"] == 1
     g.refresh_from_db()
     assert g.status == "queued" and str(g.pk) in queue.get_job_ids()
+
+
+def test_project_page_keeps_recent_failures_and_drops_old_ones(
+    alice_client, alice, alice_project, redis_conn
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old, recent, queued = (submit(alice_project, alice) for _ in range(3))
+    now = timezone.now()
+    Generation.objects.filter(pk=old.pk).update(
+        status="failed", error="old reason", finished_at=now - timedelta(days=3)
+    )
+    Generation.objects.filter(pk=recent.pk).update(
+        status="failed", error="The worker ran out of memory.", finished_at=now - timedelta(hours=2)
+    )
+    page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    assert f"generation-{queued.pk}" in page
+    assert "The worker ran out of memory." in page
+    assert f"generation-{old.pk}" not in page

@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from studio.jobs.models import Generation
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "engine", "mode", "status", "queued_at", "finished_at"]
+    list_filter = ["status", "engine", "mode"]
+    search_fields = ["id", "error", "project__name"]
+    readonly_fields = ["recipe", "notes", "queued_at", "started_at", "finished_at", "worker"]

@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from studio.teams.models import Membership, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "personal", "created_at"]
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
