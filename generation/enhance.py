@@ -299,6 +299,7 @@ def upscale_with_info(
     out = np.empty((t, h * scale, w * scale, 3), np.uint8)
     reason = "Lanczos was requested"
     net = None
+    reported = 0  # frames already reported, so a fallback restart never moves the bar back
     if backend != "lanczos":
         index, weights, native = _REALESRGAN_MODELS[(model, scale)]
         try:
@@ -331,6 +332,7 @@ def upscale_with_info(
             out[i] = big
             if progress is not None:
                 progress.step(i + 1, t)
+                reported = i + 1
         else:
             note = f"Upscaled ×{scale} with Real-ESRGAN ({weights}, {model}, ncnn CPU)."
             return out, UpscaleInfo("realesrgan", weights, note)
@@ -339,7 +341,7 @@ def upscale_with_info(
             check_cancel(progress)
         out[i] = _lanczos(frames[i], scale)
         if progress is not None:
-            progress.step(i + 1, t)
+            progress.step(max(i + 1, reported), t)
     note = f"Upscaled ×{scale} with Lanczos resampling, not a learned model: {reason}."
     return out, UpscaleInfo("lanczos", "lanczos4", note)
 

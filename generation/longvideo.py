@@ -93,7 +93,12 @@ class SegmentProgress:
 def max_total_frames(request: GenerationRequest, fps: float) -> int:
     """Return the longest clip allowed, from `options["max_total_seconds"]` (default 60 s)."""
     seconds = request.options.get("max_total_seconds", DEFAULT_MAX_SECONDS)
-    return max(1, int(float(seconds) * fps))
+    try:
+        return max(1, int(float(seconds) * fps))
+    except (TypeError, ValueError, OverflowError):
+        raise GenerationError(
+            f"max_total_seconds must be a number of seconds, got {seconds!r}.", field="options"
+        ) from None
 
 
 def _validate(
@@ -169,7 +174,13 @@ def generate_long(
     caps = engine.capabilities
     segment = request.num_frames if segment_frames is None else segment_frames
     if overlap is None:
-        overlap = int(request.options.get("overlap", getattr(engine, "default_overlap", 0)) or 0)
+        value = request.options.get("overlap", getattr(engine, "default_overlap", 0)) or 0
+        try:
+            overlap = int(value)
+        except (TypeError, ValueError):
+            raise GenerationError(
+                f"The overlap must be a whole number of frames, got {value!r}.", field="overlap"
+            ) from None
         overlap = overlap or DEFAULT_OVERLAP
     _validate(engine, request, total_frames, segment, overlap)
     plan = plan_segments(caps, total_frames, segment)

@@ -122,7 +122,8 @@ class DiffusersEngine:
                 field="dtype",
             )
         self.id = engine_id
-        self.model = str(model) if model else None
+        # `require_model` accepts "~/..." paths, so every later use must see them expanded.
+        self.model = os.path.expanduser(str(model)) if model else None
         self._device_setting = device
         self._dtype_setting = dtype
         self.offload = offload
@@ -132,7 +133,7 @@ class DiffusersEngine:
         self.step_cache = step_cache
         self.compile = compile
         self.max_memory_gb = max_memory_gb
-        self.mode_models = {m: str(p) for m, p in (mode_models or {}).items()}
+        self.mode_models = {m: os.path.expanduser(str(p)) for m, p in (mode_models or {}).items()}
         self.options = extra
         if local_files_only is None:
             local_files_only = bool(
@@ -450,6 +451,12 @@ class DiffusersEngine:
                 vae.enable_slicing()
         for module in self.denoisers(pipe):
             if self.attention_backend and hasattr(module, "set_attention_backend"):
+                from diffusers.models.attention_dispatch import _AttentionBackendRegistry
+
+                # set_attention_backend also makes the backend the process-wide default,
+                # which every other engine in this worker would then inherit; the module's
+                # own processors keep it, so put the global default back.
+                previous = _AttentionBackendRegistry._active_backend
                 try:
                     module.set_attention_backend(self.attention_backend)
                 except (ValueError, RuntimeError, ImportError) as exc:
@@ -458,11 +465,15 @@ class DiffusersEngine:
                         f"not available here ({exc}).",
                         field="attention_backend",
                     ) from exc
+                finally:
+                    _AttentionBackendRegistry.set_active_backend(previous)
             if self.step_cache and hasattr(module, "enable_cache"):
                 from diffusers import FirstBlockCacheConfig
 
                 module.enable_cache(FirstBlockCacheConfig(threshold=float(self.step_cache)))
-            if self.compile and hasattr(module, "compile_repeated_blocks"):
+            # Regional compile needs the model to name its repeated blocks (Wan and LTX do;
+            # CogVideoX and the SVD UNet do not, and diffusers raises for them).
+            if self.compile and getattr(module, "_repeated_blocks", None):
                 module.compile_repeated_blocks(fullgraph=True)
 
     def _place(self, pipe: Any) -> None:
@@ -488,13 +499,22 @@ class DiffusersEngine:
             for module in pipe.components.values():
                 if not isinstance(module, torch.nn.Module) or id(module) in self._group_offloaded:
                     continue
-                apply_group_offloading(
-                    module,
-                    onload_device=torch.device(device),
-                    offload_type="block_level",
-                    num_blocks_per_group=1,
-                    use_stream=True,
-                )
+                if hasattr(module, "decode"):
+                    # Block-level offload onloads a VAE's top-level weights from a hook on
+                    # `forward`, but pipelines call `vae.encode`/`vae.decode`, which never
+                    # run it (LTX, CogVideoX and SVD VAEs name no block modules): the weights
+                    # would stay on the CPU. Leaf level hooks every layer, whatever is called.
+                    apply_group_offloading(
+                        module, onload_device=torch.device(device), offload_type="leaf_level"
+                    )
+                else:
+                    apply_group_offloading(
+                        module,
+                        onload_device=torch.device(device),
+                        offload_type="block_level",
+                        num_blocks_per_group=1,
+                        use_stream=True,
+                    )
                 self._group_offloaded.add(id(module))
         self._placed = pipe
 
@@ -537,16 +557,16 @@ class DiffusersEngine:
         try:
             with torch.inference_mode():
                 out = pipe(**kwargs)
-        except torch.OutOfMemoryError as exc:
+        except BaseException as exc:
+            # Whatever stopped the call (cancel, out of memory, a failing progress sink, a
+            # pipeline error), stateful hooks such as the step cache must not carry this
+            # run's tensors into the next job on the warm pipeline.
             self._after_failure(pipe)
-            raise self._oom(request) from exc
-        except RuntimeError as exc:
-            if "out of memory" not in str(exc).lower() and "can't allocate" not in str(exc):
-                raise
-            self._after_failure(pipe)
-            raise self._oom(request) from exc
-        except Cancelled:
-            self._after_failure(pipe)
+            if isinstance(exc, torch.OutOfMemoryError) or (
+                isinstance(exc, RuntimeError)
+                and ("out of memory" in str(exc).lower() or "can't allocate" in str(exc))
+            ):
+                raise self._oom(request) from exc
             raise
         frames = out.frames[0] if isinstance(out.frames, (list, tuple)) else out.frames
         frames = np.asarray(frames)

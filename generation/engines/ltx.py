@@ -142,7 +142,11 @@ class LTXEngine(DiffusersEngine):
         """Count an extension at the length of the segment it generates, not just the new part."""
         if request.mode in (FORWARD, BACKWARD):
             overlap = request.options.get("overlap") or DEFAULT_OVERLAP
-            request = request.replace(num_frames=ceil_8k1(int(overlap) + request.num_frames))
+            if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
+                # Not a frame count: `choose_overlap` refuses it with a message; estimate
+                # with the default until then rather than crash here.
+                overlap = DEFAULT_OVERLAP
+            request = request.replace(num_frames=ceil_8k1(overlap + request.num_frames))
         return super().estimate_memory(request)
 
     # -- pipeline calls -------------------------------------------------------------------

@@ -68,7 +68,8 @@ class SVDEngine(DiffusersEngine):
         channels = int((unet.get("block_out_channels") or [320])[0])
         latent_px = math.ceil(request.height / 8) * math.ceil(request.width / 8)
         denoise = request.num_frames * latent_px * channels * per * self.unet_factor
-        chunk = min(request.num_frames, int(self._option(request, "decode_chunk_size")))
+        # Checked here too: the memory check runs before the mode's method reads the options.
+        chunk = self._micro_conditions(request)["decode_chunk_size"]
         decode = chunk * request.width * request.height * 128 * per * self.vae_factor
         output = request.num_frames * request.width * request.height * 3 * (4 + 4 + 1)
         return max(denoise, decode) + output

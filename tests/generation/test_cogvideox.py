@@ -201,6 +201,13 @@ def test_video_to_video_shortens_to_the_input_length(engine, pan_mp4):
     assert any("only 12 frames" in note for note in result.notes)
 
 
+def test_compile_setting_does_not_break_a_model_without_repeated_blocks(tiny_cogvideox_dir):
+    # CogVideoX names no `_repeated_blocks`, so regional compile does not apply to it.
+    engine = CogVideoXEngine(engine_id="cogvideox", model=str(tiny_cogvideox_dir), compile=True)
+    result = engine.generate(T2V.replace(steps=1), NullProgress())
+    assert result.frames.shape == (9, 32, 32, 3)
+
+
 def test_importing_the_engine_does_not_import_torch():
     code = "import sys, generation.engines.cogvideox; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -160,3 +160,87 @@ def test_step_cache_and_attention_backend_apply_to_the_transformer(tiny_wan_dir,
     with pytest.raises(GenerationError) as err:
         bad.generate(request, NullProgress())
     assert err.value.field == "attention_backend"
+
+
+def test_a_failed_run_leaves_no_step_cache_state_for_the_next_job(tiny_wan_dir, monkeypatch):
+    from generation.engines.wan import WanEngine
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    class SinkDown(NullProgress):
+        def step(self, done, total, preview=None):
+            if done == 2:
+                raise ConnectionError("the progress channel is down")
+
+    eng = WanEngine(engine_id="wan", model=str(tiny_wan_dir), step_cache=1.0)
+    request = GenerationRequest(
+        prompt="a red car", width=16, height=16, num_frames=9, steps=4, seed=1
+    )
+    with pytest.raises(ConnectionError):
+        eng.generate(request.replace(prompt="a blue sea", seed=5), SinkDown())
+    after_failure = eng.generate(request, NullProgress()).frames
+    clean = eng.generate(request, NullProgress()).frames
+    assert np.array_equal(after_failure, clean)
+
+
+def test_attention_backend_stays_with_its_engine(tiny_wan_dir, monkeypatch):
+    from diffusers.models.attention_dispatch import AttentionBackendName, _AttentionBackendRegistry
+
+    from generation.engines.wan import WanEngine
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = _AttentionBackendRegistry._active_backend
+    try:
+        eng = WanEngine(engine_id="wan", model=str(tiny_wan_dir), attention_backend="_native_math")
+        transformer = eng.base_pipeline().transformer
+        # Other engines in the worker keep the process default...
+        assert _AttentionBackendRegistry._active_backend == before
+        # ...while this engine's attention runs on the configured backend.
+        used = {
+            m.processor._attention_backend
+            for m in transformer.modules()
+            if hasattr(getattr(m, "processor", None), "_attention_backend")
+        }
+        assert used == {AttentionBackendName._NATIVE_MATH}
+    finally:
+        _AttentionBackendRegistry.set_active_backend(before)
+
+
+def test_group_offload_onloads_every_vae_weight_the_decode_uses(tiny_ltx_dir, monkeypatch):
+    """On a GPU host the group-offload hooks must put the VAE's weights on the device.
+
+    No GPU here: the engine believes it is on "cuda" while the hooks onload to the CPU
+    (without CUDA streams), and every onload is recorded.
+    """
+    import diffusers.hooks
+    import torch
+    from diffusers.hooks import group_offloading
+
+    from generation.engines.ltx import LTXEngine
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    real_apply = diffusers.hooks.apply_group_offloading
+
+    def apply_on_cpu(module, **kwargs):
+        kwargs.update(onload_device=torch.device("cpu"), use_stream=False)
+        real_apply(module, **kwargs)
+
+    onloaded: set[int] = set()
+    real_onload = group_offloading.ModuleGroup.onload_
+
+    def record(group):
+        for module in group.modules:
+            onloaded.update(id(p) for p in module.parameters())
+        onloaded.update(id(p) for p in group.parameters or ())
+        return real_onload(group)
+
+    monkeypatch.setattr(diffusers.hooks, "apply_group_offloading", apply_on_cpu)
+    monkeypatch.setattr(group_offloading.ModuleGroup, "onload_", record)
+    monkeypatch.setattr(LTXEngine, "device", property(lambda self: "cuda"))
+    eng = LTXEngine(
+        engine_id="ltx", model=str(tiny_ltx_dir), offload="group", dtype="float32", max_memory_gb=64
+    )
+    request = GenerationRequest(prompt="a cat", width=32, height=32, num_frames=9, fps=24, steps=1)
+    assert eng.generate(request, NullProgress()).frames.shape == (9, 32, 32, 3)
+    decoder = eng.pipeline("text_to_video").vae.decoder
+    assert all(id(p) in onloaded for p in decoder.parameters())

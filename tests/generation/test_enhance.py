@@ -177,6 +177,34 @@ def test_auto_falls_back_when_output_is_garbage(tiny, monkeypatch):
     np.testing.assert_array_equal(out, enhance.upscale(tiny, 4, backend="lanczos"))
 
 
+def test_fallback_after_some_frames_never_moves_progress_back(monkeypatch):
+    frames = np.stack([np.full((16, 16, 3), 40 * i, np.uint8) for i in range(4)])
+
+    class GoodThenGarbage:
+        """Upscales the first two frames properly, then returns noise."""
+
+        def __init__(self):
+            self.calls = 0
+
+        def process_pil(self, image):
+            from PIL import Image
+
+            self.calls += 1
+            big = image.resize((image.width * 4, image.height * 4))
+            if self.calls > 2:
+                rng = np.random.default_rng(0)
+                return Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+            return big
+
+    monkeypatch.setattr(enhance, "_load_realesrgan", lambda index: GoodThenGarbage())
+    progress = NullProgress()
+    _, info = enhance.upscale_with_info(frames, 4, progress=progress)
+    assert info.backend == "lanczos"
+    done = [d for d, _ in progress.steps]
+    assert done == sorted(done)
+    assert progress.steps[-1] == (4, 4)
+
+
 def test_upscale_rejects_scale_3_and_unknown_model(tiny):
     with pytest.raises(GenerationError) as err:
         enhance.upscale(tiny, 3)

@@ -156,6 +156,19 @@ def test_limit_comes_from_options(tmp_path):
         )
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [({"max_total_seconds": "a minute"}, "options"), ({"overlap": "nine"}, "overlap")],
+)
+def test_bad_options_are_user_errors(tmp_path, options, field):
+    request = REQUEST.replace(options=options)
+    with pytest.raises(GenerationError) as info:
+        generate_long(
+            FileEngine(), request, total_frames=25, progress=NullProgress(), workdir=tmp_path
+        )
+    assert info.value.field == field
+
+
 def test_engine_without_extension_is_refused(tmp_path):
     class NoExtend(FileEngine):
         capabilities = Capabilities(modes=frozenset({"text_to_video"}), min_frames=9)

@@ -174,6 +174,17 @@ def test_overlap_option_is_checked():
         choose_overlap({"overlap": 17}, 9)
 
 
+@pytest.mark.parametrize("overlap", ["nine", [9], 4])
+def test_a_bad_overlap_option_is_a_user_error(engine, source, overlap):
+    path, _ = source
+    request = BASE.replace(
+        mode="extend_forward", video_path=str(path), options={"overlap": overlap}
+    )
+    with pytest.raises(GenerationError, match="overlap") as info:
+        engine.generate(request, NullProgress())
+    assert info.value.field == "options"
+
+
 def test_extension_needs_a_readable_video(engine, tmp_path):
     request = BASE.replace(mode="extend_forward", video_path=str(tmp_path / "missing.mp4"))
     with pytest.raises(GenerationError) as info:

@@ -101,6 +101,13 @@ def test_missing_model_directory_is_named_before_any_memory_estimate(tmp_path):
         engine.generate(T2V, NullProgress())
 
 
+def test_a_model_path_under_the_home_directory(tiny_wan_dir, monkeypatch):
+    monkeypatch.setenv("HOME", str(tiny_wan_dir.parent))
+    engine = wan(model=f"~/{tiny_wan_dir.name}")
+    assert engine.capabilities.modes == {"text_to_video", "video_to_video"}
+    assert engine.generate(T2V, NullProgress()).frames.shape == (9, 16, 16, 3)
+
+
 def test_cancel_lands_within_one_step(tiny_wan_dir):
     class CancelAfterFirst(NullProgress):
         def cancelled(self) -> bool:
