@@ -103,6 +103,8 @@ def test_members_receive_progress_others_are_refused(client, alice, bob, alice_p
     assert len(values) >= 3 and values == sorted(values) and values[-1] > values[0]
     assert "Running" in fragments[1] and "ETA" in "".join(fragments)
     assert f"/clips/{g.clip.pk}/video.mp4" in fragments[-1]
+    # The animatic hands over its latest frame; running cards show it as a small preview.
+    assert any('<img class="preview" src="data:image/jpeg;base64,' in html for html in fragments)
 
 
 @pytest.mark.django_db(transaction=True)
