@@ -7,7 +7,6 @@ from generation.spec import GenerationError
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_cancel
 from studio.projects.access import get_project_for_user
-from studio.projects.views import _default_engine
 from studio.prompts.forms import PromptForm
 from studio.prompts.recipes import FIELD_FOR
 from studio.prompts.services import prompt_submit
@@ -25,7 +24,7 @@ def _get_generation_for_user(request, pk, *, role: str = "viewer") -> Generation
 @require_POST
 def generate(request, pk: int):
     project = get_project_for_user(request.user, pk, role="editor")
-    form = PromptForm(request.POST, request.FILES, default_engine=_default_engine())
+    form = PromptForm(request.POST, request.FILES)
     generation = None
     if form.is_valid():
         try:

@@ -8,7 +8,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from studio.jobs.engines import PROMPT_MODES, available_engines
 from studio.jobs.models import Generation
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
@@ -65,7 +64,7 @@ def project_detail(request, pk: int):
         .select_related("prompt")
         .order_by("-queued_at")[:20]
     )
-    form = PromptForm(default_engine=_default_engine())
+    form = PromptForm()
     return render(
         request,
         "projects/detail.html",
@@ -76,15 +75,4 @@ def project_detail(request, pk: int):
             "form": form,
             "can_edit": project.user_role in ("owner", "editor"),
         },
-    )
-
-
-def _default_engine() -> str | None:
-    from django.conf import settings
-
-    ids = [e.id for e in available_engines(modes=PROMPT_MODES)]
-    return (
-        settings.STUDIO_DEFAULT_ENGINE
-        if settings.STUDIO_DEFAULT_ENGINE in ids
-        else (ids[0] if ids else None)
     )

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import GenerationError
@@ -88,15 +89,14 @@ class PromptForm(forms.ModelForm):
             "image",
         ]
 
-    def __init__(self, *args, default_engine: str | None = None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         engines = available_engines(modes=PROMPT_MODES)
+        ids = [e.id for e in engines]
         self.fields["engine"].choices = [(e.id, e.label) for e in engines]
-        if default_engine:
-            self.fields["engine"].initial = default_engine
+        default = settings.STUDIO_DEFAULT_ENGINE
+        self.fields["engine"].initial = default if default in ids else (ids[0] if ids else None)
         self.resolutions = RESOLUTIONS
-        self.request = None
-        self.notes: list[str] = []
 
     def clean(self):
         data = super().clean()
@@ -105,7 +105,7 @@ class PromptForm(forms.ModelForm):
         candidate = Prompt(**{k: v for k, v in data.items() if k != "image"})
         try:
             placeholder = "pending-upload" if data.get("image") else None
-            self.request, self.notes = build_request(candidate, image_path=placeholder)
+            build_request(candidate, image_path=placeholder)
         except GenerationError as e:
             field = FIELD_FOR.get(e.field or "", None)
             self.add_error(field if field in self.fields else None, e.message)
