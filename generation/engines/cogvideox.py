@@ -17,28 +17,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import numpy as np
-
-from generation.engines.diffusers_base import DiffusersEngine
+from generation.engines.diffusers_base import DiffusersEngine, to_pil
 from generation.spec import Capabilities, GenerationError, GenerationRequest, Progress, VideoResult
 
 T2V, I2V, V2V = "text_to_video", "image_to_video", "video_to_video"
-
-
-def _pil(frame: np.ndarray):
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(frame), "RGB")
-
-
-def _cover(frame: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop a frame to exactly width×height without distorting it."""
-    from PIL import Image, ImageOps
-
-    if frame.shape[1] == width and frame.shape[0] == height:
-        return frame
-    im = ImageOps.fit(_pil(frame), (width, height), method=Image.Resampling.LANCZOS)
-    return np.asarray(im, dtype=np.uint8)
 
 
 class CogVideoXEngine(DiffusersEngine):
@@ -170,7 +152,7 @@ class CogVideoXEngine(DiffusersEngine):
                 field="width" if request.width != fixed[0] else "height",
             )
         assert request.image_path
-        image = _pil(load_image(request.image_path, request.width, request.height))
+        image = to_pil(load_image(request.image_path, request.width, request.height))
         pipe = self.pipeline(I2V)
         frames = self.run(
             pipe,
@@ -183,44 +165,4 @@ class CogVideoXEngine(DiffusersEngine):
         return self.result(frames, request)
 
     def video_to_video(self, request: GenerationRequest, progress: Progress) -> VideoResult:
-        """Restyle the first `num_frames` frames of the input video.
-
-        `strength` is the share of the schedule re-noised: 0 returns the input unchanged,
-        1 keeps only its length and size. A shorter input is restyled at the longest length
-        the frame rule allows, with a note.
-        """
-        from generation.video import read_video
-
-        assert request.video_path
-        source, _info = read_video(request.video_path, max_frames=request.num_frames)
-        caps = self.capabilities
-        n = len(source)
-        notes = []
-        if n < request.num_frames:
-            n = (n - caps.frame_offset) // caps.frame_multiple * caps.frame_multiple
-            n += caps.frame_offset
-            if n < caps.min_frames:
-                raise GenerationError(
-                    f"The input video has {len(source)} frames; {self.label} needs at least "
-                    f"{caps.min_frames}.",
-                    field="video_path",
-                )
-            notes.append(f"The input video has only {len(source)} frames; restyled {n}.")
-        video = [_cover(f, request.width, request.height) for f in source[:n]]
-        steps = request.steps or caps.default_steps or 50
-        if int(steps * request.strength) == 0:
-            notes.append("Strength rounds to no denoising steps; the input is returned as is.")
-            progress.step(1, 1)
-            return VideoResult(frames=np.stack(video), fps=request.fps, notes=notes)
-        pipe = self.pipeline(V2V)
-        frames = self.run(
-            pipe,
-            request,
-            progress,
-            video=[_pil(f) for f in video],
-            strength=request.strength,
-            **self._common(request, pipe),
-        )
-        result = self.result(frames, request, strength=request.strength)
-        result.notes.extend(notes)
-        return result
+        return self.restyle(request, progress, lambda pipe: self._common(request, pipe))

@@ -19,6 +19,7 @@ import inspect
 import math
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,30 @@ from generation.spec import (
 )
 
 OFFLOAD_MODES = ("none", "model", "sequential", "group")
+
+
+def to_pil(frame: np.ndarray) -> Any:
+    """Wrap one uint8 RGB frame as the PIL image diffusers pipelines take as input."""
+    from PIL import Image
+
+    return Image.fromarray(np.ascontiguousarray(frame), "RGB")
+
+
+def cover_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale and centre-crop (T, H, W, 3) frames to exactly width×height, undistorted."""
+    from PIL import Image, ImageOps
+
+    if frames.shape[2] == width and frames.shape[1] == height:
+        return frames
+    return np.stack(
+        [
+            np.asarray(
+                ImageOps.fit(to_pil(f), (width, height), method=Image.Resampling.LANCZOS),
+                dtype=np.uint8,
+            )
+            for f in frames
+        ]
+    )
 
 
 def frames_to_uint8(frames: Any) -> np.ndarray:
@@ -612,6 +637,55 @@ class DiffusersEngine:
             **info,
         }
         return VideoResult(frames=frames, fps=request.fps, info=info)
+
+    def restyle(
+        self,
+        request: GenerationRequest,
+        progress: Progress,
+        call_kwargs: Callable[[Any], dict[str, Any]],
+    ) -> VideoResult:
+        """Restyle the first `num_frames` frames of the input video (video_to_video).
+
+        `strength` is the share of the schedule re-noised: 0 returns the input unchanged,
+        1 keeps only its length and frame size. A shorter input is restyled at the longest
+        length the frame rule allows, with a note. `call_kwargs(pipe)` gives the family's
+        prompt and guidance arguments.
+        """
+        from generation.video import read_video
+
+        assert request.video_path
+        source, _info = read_video(request.video_path, max_frames=request.num_frames)
+        caps = self.capabilities
+        n = len(source)
+        notes = []
+        if n < request.num_frames:
+            n = (n - caps.frame_offset) // caps.frame_multiple * caps.frame_multiple
+            n += caps.frame_offset
+            if n < caps.min_frames:
+                raise GenerationError(
+                    f"The input video has {len(source)} frames; {self.label} needs at least "
+                    f"{caps.min_frames}.",
+                    field="video_path",
+                )
+            notes.append(f"The input video has only {len(source)} frames; restyled {n}.")
+        video = cover_frames(source[:n], request.width, request.height)
+        steps = request.steps or caps.default_steps or 30
+        if int(steps * request.strength) == 0:
+            notes.append("Strength rounds to no denoising steps; the input is returned as is.")
+            progress.step(1, 1)
+            return VideoResult(frames=video, fps=request.fps, notes=notes)
+        pipe = self.pipeline("video_to_video")
+        frames = self.run(
+            pipe,
+            request,
+            progress,
+            video=[to_pil(f) for f in video],
+            strength=request.strength,
+            **call_kwargs(pipe),
+        )
+        result = self.result(frames, request, strength=request.strength)
+        result.notes.extend(notes)
+        return result
 
     def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         """Validate, check memory, then run the mode's method (loading on first use)."""

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.engines.diffusers_base import DiffusersEngine
+from generation.engines.diffusers_base import DiffusersEngine, cover_frames, to_pil
 from generation.spec import Capabilities, GenerationError, GenerationRequest, Progress, VideoResult
 
 T2V, I2V = "text_to_video", "image_to_video"
@@ -40,29 +40,6 @@ FORWARD, BACKWARD = "extend_forward", "extend_backward"
 DEFAULT_OVERLAP = 9
 LATENT_FRAMES = 8
 """Frames per latent frame after the first (the VAE's temporal compression)."""
-
-
-def _pil(frame: np.ndarray):
-    from PIL import Image
-
-    return Image.fromarray(np.ascontiguousarray(frame), "RGB")
-
-
-def _cover(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop frames to exactly width×height without distorting them."""
-    from PIL import Image, ImageOps
-
-    if frames.shape[2] == width and frames.shape[1] == height:
-        return frames
-    return np.stack(
-        [
-            np.asarray(
-                ImageOps.fit(_pil(f), (width, height), method=Image.Resampling.LANCZOS),
-                dtype=np.uint8,
-            )
-            for f in frames
-        ]
-    )
 
 
 def ceil_8k1(n: int) -> int:
@@ -181,7 +158,9 @@ class LTXEngine(DiffusersEngine):
         image = load_image(request.image_path, request.width, request.height)
         pipe = self.pipeline(I2V)
         kwargs = self._common(pipe, request, request.num_frames, request.fps)
-        return self.result(self.run(pipe, request, progress, image=_pil(image), **kwargs), request)
+        return self.result(
+            self.run(pipe, request, progress, image=to_pil(image), **kwargs), request
+        )
 
     def extend_forward(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         return self._extend_file(request, progress)
@@ -221,7 +200,7 @@ class LTXEngine(DiffusersEngine):
 
         if not fps or fps <= 0:
             raise GenerationError("The source clip has no frame rate.", field="video_path")
-        source = _cover(source, request.width, request.height)
+        source = cover_frames(source, request.width, request.height)
         overlap = choose_overlap(request.options, len(source))
         wanted = overlap + request.num_frames
         segment = ceil_8k1(wanted)
@@ -229,11 +208,11 @@ class LTXEngine(DiffusersEngine):
         forward = request.mode == FORWARD
         if forward:
             condition = LTXVideoCondition(
-                video=[_pil(f) for f in source[len(source) - overlap :]], frame_index=0
+                video=[to_pil(f) for f in source[len(source) - overlap :]], frame_index=0
             )
         else:
             condition = LTXVideoCondition(
-                video=[_pil(f) for f in source[:overlap]], frame_index=segment - overlap
+                video=[to_pil(f) for f in source[:overlap]], frame_index=segment - overlap
             )
         pipe = self.pipeline(request.mode)
         kwargs = self._common(pipe, request, segment, fps)
