@@ -124,7 +124,13 @@ RQ = {"COMMIT_MODE": "on_db_commit"}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "expiry": 120, "capacity": 500},
+        # redis-py 8 times reads out after 5 s by default, which races channels-redis's 5 s
+        # blocking BZPOPMIN and kills idle websocket consumers; give reads more room.
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "expiry": 120,
+            "capacity": 500,
+        },
     }
 }
 

@@ -189,3 +189,24 @@ def test_a_real_rqworker_process_runs_the_job(client, alice, alice_project, redi
     assert g.status == "succeeded", g.error
     assert g.worker and g.worker != "inline"
     assert os.path.getsize(Clip.objects.get(generation=g).file.path) > 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_socket_still_receives_progress(client, alice, alice_project):
+    """Idle longer than Redis's blocking-read window, the consumer must still be listening."""
+    from channels.layers import get_channel_layer
+
+    client.force_login(alice)
+
+    async def scenario():
+        member = communicator(client, alice_project.pk)
+        assert (await member.connect())[0]
+        await asyncio.sleep(7)
+        await get_channel_layer().group_send(
+            f"project-{alice_project.pk}", {"type": "generation.progress", "html": "<p>late</p>"}
+        )
+        html = await member.receive_from(timeout=10)
+        await member.disconnect()
+        return html
+
+    assert asyncio.run(scenario()) == "<p>late</p>"
