@@ -254,3 +254,17 @@ def test_project_page_keeps_recent_failures_and_drops_old_ones(
     assert f"generation-{queued.pk}" in page
     assert "The worker ran out of memory." in page
     assert f"generation-{old.pk}" not in page
+
+
+def test_active_cards_poll_as_a_fallback_and_finished_ones_stop(
+    alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
+    """If the socket drops, a running card still catches up; a finished card stops asking."""
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice)
+    url = reverse("generation-detail", args=[g.pk])
+    queued = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert f'hx-get="{url}"' in queued and "every 10s" in queued
+    run_worker()
+    done = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<video" in done and "hx-trigger" not in done
