@@ -146,3 +146,25 @@ def test_png_helper_is_an_image():
     with Image.open(io.BytesIO(png_bytes(10, 8))) as img:
         assert img.size == (10, 8)
         assert np.asarray(img)[0, 0].tolist() == [200, 80, 40]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"duration_s": "nan"},
+        {"duration_s": "inf"},
+        {"fps": "1e309"},
+        {"seed": "-1"},
+        {"seed": "99999999999999999999999"},
+        {"resolution": "abc"},
+        {"steps": "0"},
+        {"engine": ""},
+        {"text": "\x00"},
+    ],
+)
+@pytest.mark.django_db
+def test_garbage_never_500s(alice_client, alice_project, overrides):
+    response = post(alice_client, alice_project, **overrides)
+    assert response.status_code == 200
+    assert 'class="error"' in response.content.decode()
+    assert Generation.objects.count() == 0
