@@ -61,13 +61,6 @@ class CogVideoXEngine(DiffusersEngine):
     vae_factor = 24
     default_guidance = 6.0
 
-    def __init__(self, *, engine_id: str, i2v_model: str | None = None, **config: Any):
-        mode_models = dict(config.pop("mode_models", None) or {})
-        if i2v_model:
-            mode_models[I2V] = str(i2v_model)
-        super().__init__(engine_id=engine_id, mode_models=mode_models, **config)
-        self.capabilities = self._checkpoint_capabilities()
-
     # -- what the configured checkpoint can do (config files only) ----------------------
 
     def _is_i2v(self, model: str | None) -> bool:
@@ -77,7 +70,7 @@ class CogVideoXEngine(DiffusersEngine):
         # Not on disk yet (a hub id): the released image-to-video checkpoints say so.
         return "i2v" in (model or "").lower()
 
-    def _checkpoint_capabilities(self) -> Capabilities:
+    def checkpoint_capabilities(self) -> Capabilities:
         """Narrow the class capabilities to what the configured checkpoint(s) support.
 
         CogVideoX 1.0 (no temporal patching) is trained for one length, `sample_frames`

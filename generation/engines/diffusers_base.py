@@ -132,6 +132,7 @@ class DiffusersEngine:
         local_files_only: bool | None = None,
         max_memory_gb: float | None = None,
         mode_models: dict[str, str] | None = None,
+        i2v_model: str | None = None,
         **extra: Any,
     ):
         if offload not in OFFLOAD_MODES:
@@ -158,7 +159,10 @@ class DiffusersEngine:
         self.step_cache = step_cache
         self.compile = compile
         self.max_memory_gb = max_memory_gb
-        self.mode_models = {m: os.path.expanduser(str(p)) for m, p in (mode_models or {}).items()}
+        mode_models = dict(mode_models or {})
+        if i2v_model:  # the common case of `mode_models`: a separate image-to-video checkpoint
+            mode_models["image_to_video"] = str(i2v_model)
+        self.mode_models = {m: os.path.expanduser(str(p)) for m, p in mode_models.items()}
         self.options = extra
         if local_files_only is None:
             local_files_only = bool(
@@ -172,6 +176,14 @@ class DiffusersEngine:
         self._group_offloaded: set[int] = set()
         self._param_counts: dict[str, dict[str, int]] = {}
         self._lock = threading.RLock()
+        self.capabilities = self.checkpoint_capabilities()
+
+    def checkpoint_capabilities(self) -> Capabilities:
+        """Narrow the class capabilities to what the configured checkpoint(s) support.
+
+        Read config files only (no weights, no torch); the default keeps the class's.
+        """
+        return type(self).capabilities
 
     # -- device and dtype --------------------------------------------------------------
 

@@ -55,16 +55,9 @@ class WanEngine(DiffusersEngine):
     vae_channels = 96
     default_guidance = 5.0
 
-    def __init__(self, *, engine_id: str, i2v_model: str | None = None, **config: Any):
-        mode_models = dict(config.pop("mode_models", None) or {})
-        if i2v_model:
-            mode_models[I2V] = str(i2v_model)
-        super().__init__(engine_id=engine_id, mode_models=mode_models, **config)
-        self.capabilities = self._checkpoint_capabilities()
-
     # -- what the configured checkpoint can do (config files only) ----------------------
 
-    def _checkpoint_capabilities(self) -> Capabilities:
+    def checkpoint_capabilities(self) -> Capabilities:
         """Narrow the class capabilities to what the configured checkpoint(s) support."""
         caps = type(self).capabilities
         index = self.model_index()
