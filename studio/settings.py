@@ -158,6 +158,10 @@ STUDIO_DEFAULT_ENGINE = env(
     next((e for e in STUDIO_ENGINE_CONFIGS if e not in ("animatic", "enhance")), "animatic"),
 )
 STUDIO_MAX_ATTEMPTS = env_int("STUDIO_MAX_ATTEMPTS", 2)
+# The /v1 API: requests per key per minute (0: no limit), and how long the SDK's poll
+# helper should wait between status checks (the `openai-poll-after-ms` header).
+STUDIO_API_RATE_LIMIT = env_int("STUDIO_API_RATE_LIMIT", 60)
+STUDIO_API_POLL_AFTER_MS = env_int("STUDIO_API_POLL_AFTER_MS", 2000)
 STUDIO_PROGRESS_INTERVAL = float(env("STUDIO_PROGRESS_INTERVAL", "0.1"))
 
 if env_bool("STUDIO_FAST_HASHER", False):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 from studio.gallery import views as gallery
 from studio.jobs import views as jobs
@@ -28,5 +28,8 @@ urlpatterns = [
     path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
+    path("keys/", teams.api_keys, name="api-keys"),
+    path("keys/<int:pk>/revoke/", teams.api_key_revoke_view, name="api-key-revoke"),
+    path("v1/", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]

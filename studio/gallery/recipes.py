@@ -1,5 +1,10 @@
 """Resolve a request that transforms an existing clip: interpolate, upscale, extend, restyle."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from generation import video
 from generation.enhance import UPSCALE_FACTORS
 from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
 from studio.gallery.models import Clip
@@ -16,6 +21,42 @@ FIELD_FOR = {
     "engine": "engine",
     "mode": "mode",
 }
+
+
+@dataclass(frozen=True)
+class SourceVideo:
+    """The video a derived request transforms: a clip of ours, or a file someone uploaded."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_clip(cls, clip: Clip) -> "SourceVideo":
+        return cls(
+            path=clip.file.path,
+            width=clip.width,
+            height=clip.height,
+            fps=clip.fps,
+            num_frames=clip.num_frames,
+            recipe=clip.generation.recipe,
+        )
+
+    @classmethod
+    def of_file(cls, path: str) -> "SourceVideo":
+        """Probe an uploaded file; raise GenerationError when it is not a video."""
+        info = video.probe(path)
+        return cls(
+            path=path,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            num_frames=info.num_frames,
+            recipe=video.read_recipe(path) or {},
+        )
 
 
 def _engine_for(mode: str, engine_id: str | None) -> EngineInfo:
@@ -42,7 +83,7 @@ def _fit_size(value: int, info: EngineInfo) -> int:
 
 
 def build_derived_request(
-    clip: Clip,
+    source: Clip | SourceVideo,
     *,
     mode: str,
     engine_id: str | None = None,
@@ -57,19 +98,20 @@ def build_derived_request(
         raise GenerationError(f"Unknown action {mode!r}.", field="mode")
     info = _engine_for(mode, engine_id)
     caps = info.capabilities
-    recipe = clip.generation.recipe
-    fps = max(1, round(clip.fps))
+    src = SourceVideo.of_clip(source) if isinstance(source, Clip) else source
+    recipe = src.recipe
+    fps = max(1, round(src.fps))
     notes: list[str] = []
     request = GenerationRequest(
         mode=mode,
         prompt=prompt.strip() or recipe.get("prompt", ""),
         negative_prompt=recipe.get("negative_prompt", ""),
-        width=clip.width,
-        height=clip.height,
-        num_frames=clip.num_frames,
+        width=src.width,
+        height=src.height,
+        num_frames=src.num_frames,
         fps=fps,
         seed=int(recipe.get("seed") or 0),
-        video_path=clip.file.path,
+        video_path=src.path,
         scale=scale,
         strength=strength,
         options={"upscale_model": upscale_model} if mode == "upscale" else {},
@@ -78,24 +120,24 @@ def build_derived_request(
         if mode == "upscale" and scale not in UPSCALE_FACTORS:
             allowed = " and ".join(f"×{f}" for f in UPSCALE_FACTORS)
             raise GenerationError(f"Upscaling supports {allowed}.", field="scale")
-        if mode == "upscale" and max(clip.width, clip.height) * scale > caps.max_size:
+        if mode == "upscale" and max(src.width, src.height) * scale > caps.max_size:
             raise GenerationError(
-                f"×{scale} would make {clip.width * scale}×{clip.height * scale}; "
+                f"×{scale} would make {src.width * scale}×{src.height * scale}; "
                 f"the limit is {caps.max_size} px on the long side.",
                 field="scale",
             )
     else:
-        width, height = _fit_size(clip.width, info), _fit_size(clip.height, info)
-        if (width, height) != (clip.width, clip.height):
+        width, height = _fit_size(src.width, info), _fit_size(src.height, info)
+        if (width, height) != (src.width, src.height):
             notes.append(
                 f"{info.label} works in multiples of {caps.size_multiple} px: "
-                f"{width}×{height} instead of {clip.width}×{clip.height}."
+                f"{width}×{height} instead of {src.width}×{src.height}."
             )
         if mode == "video_to_video":
             if not prompt.strip():
                 raise GenerationError("Describe the new look.", field="prompt")
-            frames = caps.round_frames(clip.num_frames)
-            while frames > clip.num_frames and frames - caps.frame_multiple >= caps.min_frames:
+            frames = caps.round_frames(src.num_frames)
+            while frames > src.num_frames and frames - caps.frame_multiple >= caps.min_frames:
                 frames -= max(1, caps.frame_multiple)
         else:
             wanted = max(1, round(seconds * fps))

@@ -25,6 +25,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
         video.encode_mp4(result.frames, result.fps, tmp_mp4, metadata=video.recipe_metadata(recipe))
         video.write_poster(result.frames, tmp_jpg)
+        video.write_spritesheet(result.frames, Path(tmp) / "sprites.jpg")
         info = video.probe(tmp_mp4)
         if info.num_frames != result.num_frames:
             raise GenerationError(
@@ -34,6 +35,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
         jpg = out_dir / f"{generation.pk}.jpg"
         os.replace(tmp_mp4, mp4)
         os.replace(tmp_jpg, jpg)
+        os.replace(Path(tmp) / "sprites.jpg", _spritesheet_path(mp4))
     media = Path(settings.MEDIA_ROOT)
     with transaction.atomic():
         clip = Clip.objects.create(
@@ -69,3 +71,32 @@ def clip_derive(
         notes=notes,
         source_clip=clip,
     )
+
+
+def _spritesheet_path(mp4: Path) -> Path:
+    return mp4.with_name(f"{mp4.stem}-sprites.jpg")
+
+
+def clip_spritesheet(*, clip: Clip) -> Path:
+    """Return the clip's frame grid, drawing it from the MP4 for clips made before it existed."""
+    path = _spritesheet_path(Path(clip.file.path))
+    if not path.exists():
+        frames, _ = video.read_video(clip.file.path)
+        video.write_spritesheet(frames, path)
+    return path
+
+
+def generation_delete(*, generation: Generation) -> None:
+    """Delete a finished run, its clip and the clip's files; clips made from it keep theirs."""
+    if generation.is_active:
+        raise GenerationError(
+            "The video is still being made; cancel it and wait until it stops.", code="active"
+        )
+    clip = Clip.objects.filter(generation=generation).first()
+    files = []
+    if clip is not None:
+        mp4 = Path(clip.file.path)
+        files = [mp4, Path(clip.poster.path), _spritesheet_path(mp4)]
+    generation.delete()
+    for path in files:
+        path.unlink(missing_ok=True)

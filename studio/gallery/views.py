@@ -70,11 +70,18 @@ def _read_range(path: str, start: int, length: int, chunk: int = 1 << 16):
 
 
 def _serve(request, field, *, download_name: str | None = None):
-    """Serve a media file with byte ranges, so browsers can seek in the video."""
     try:
         path = field.path
+    except ValueError:
+        raise Http404("The file is missing.") from None
+    return serve_file(request, path, download_name=download_name)
+
+
+def serve_file(request, path: str, *, download_name: str | None = None):
+    """Serve a media file with byte ranges, so browsers can seek in the video."""
+    try:
         size = os.path.getsize(path)
-    except (ValueError, OSError):
+    except OSError:
         raise Http404("The file is missing.") from None
     content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
     match = RANGE_RE.match(request.headers.get("Range", ""))

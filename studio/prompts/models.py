@@ -16,6 +16,10 @@ class Prompt(models.Model):
     style_preset = models.CharField(max_length=32, blank=True)
     aspect_ratio = models.CharField(max_length=8, default="16:9")
     resolution = models.PositiveIntegerField(default=512, help_text="Long side in pixels.")
+    width = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Exact size (the API's WxH); blank: aspect and resolution."
+    )
+    height = models.PositiveIntegerField(null=True, blank=True)
     duration_s = models.FloatField(default=2.0)
     fps = models.PositiveIntegerField(default=16)
     seed = models.BigIntegerField(null=True, blank=True)

@@ -29,9 +29,12 @@ def build_request(prompt: Prompt, *, image_path: str | None) -> tuple[Generation
     if info is None:
         raise GenerationError(f"Engine {prompt.engine!r} is not available here.", field="engine")
     caps = info.capabilities
-    width, height = size_for(
-        prompt.aspect_ratio, long_side=prompt.resolution, multiple=caps.size_multiple
-    )
+    if prompt.width and prompt.height:
+        width, height = prompt.width, prompt.height
+    else:
+        width, height = size_for(
+            prompt.aspect_ratio, long_side=prompt.resolution, multiple=caps.size_multiple
+        )
     notes: list[str] = []
     wanted = max(1, round(prompt.duration_s * prompt.fps))
     m, off = max(1, caps.frame_multiple), caps.frame_offset if caps.frame_multiple > 1 else 0

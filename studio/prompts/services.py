@@ -10,8 +10,11 @@ from studio.prompts.recipes import build_request
 
 
 @transaction.atomic
-def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
-    """Save the prompt (a blank seed becomes a recorded random one) and submit its run."""
+def prompt_submit(*, project: Project, user: User, data: dict, source_clip=None) -> Generation:
+    """Save the prompt (a blank seed becomes a recorded random one) and submit its run.
+
+    `source_clip` records lineage when the prompt remixes an existing clip.
+    """
     fields = dict(data)
     if fields.get("seed") is None:
         fields["seed"] = random_seed()
@@ -28,4 +31,5 @@ def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
         request=request,
         prompt=prompt,
         notes=notes,
+        source_clip=source_clip,
     )

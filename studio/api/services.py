@@ -1,0 +1,372 @@
+"""Translate /v1 calls into the studio's own services: one pipeline for the UI and the API."""
+
+import hashlib
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS, size_for
+from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from studio.gallery.models import Clip
+from studio.gallery.recipes import SourceVideo, build_derived_request
+from studio.gallery.services import clip_derive, generation_delete
+from studio.jobs.engines import EngineInfo, available_engines, engine_info
+from studio.jobs.models import Generation
+from studio.jobs.services import generation_cancel, generation_submit
+from studio.projects.models import Project
+from studio.projects.services import project_create
+from studio.prompts.models import Prompt
+from studio.prompts.services import prompt_submit
+from studio.prompts.validators import validate_image_upload
+
+from . import params
+from .auth import Caller
+from .errors import ApiError
+from .presenters import parse_video_id
+
+API_PROJECT_NAME = "API"
+DEFAULT_SECONDS = 4.0
+MAX_SECONDS = 600.0
+
+# Which API parameter a request field's error belongs to.
+PARAM_FOR = {
+    "prompt": "prompt",
+    "negative_prompt": "negative_prompt",
+    "width": "size",
+    "height": "size",
+    "size": "size",
+    "num_frames": "seconds",
+    "fps": "fps",
+    "steps": "steps",
+    "seed": "seed",
+    "image_path": "input_reference",
+    "video_path": "video",
+    "engine": "model",
+    "mode": "model",
+    "strength": "strength",
+    "camera_motion": "camera_motion",
+    "style": "style",
+}
+
+
+def bad_request(error: GenerationError) -> ApiError:
+    param = PARAM_FOR.get(error.field or "")
+    code = error.code
+    if code == GenerationError.code:
+        code = f"invalid_{param}" if param else "invalid_request"
+    return ApiError(400, error.message, param=param, code=code)
+
+
+def _engines_with(mode: str) -> str:
+    ids = [e.id for e in available_engines(modes={mode})]
+    return ", ".join(ids) if ids else "none is configured here"
+
+
+def engine_for(model: str, *, mode: str) -> EngineInfo:
+    """The engine a `model` names, checked for `mode`; errors list the engines that fit."""
+    info = engine_info(model) if model else None
+    if info is None:
+        known = ", ".join(e.id for e in available_engines(modes={mode})) or "none"
+        raise ApiError(
+            400,
+            f"Unknown model {model!r}. Models here that can do "
+            f"{MODE_LABELS[mode].lower()}: {known}.",
+            param="model",
+            code="model_not_found",
+        )
+    if mode not in info.capabilities.modes:
+        raise ApiError(
+            400,
+            f"Model {model!r} ({info.label}) cannot do {MODE_LABELS[mode].lower()}. "
+            f"Models here that can: {_engines_with(mode)}.",
+            param="model",
+            code="unsupported_mode",
+        )
+    return info
+
+
+def caller_project(caller: Caller, data: dict) -> Project:
+    """Where new videos go: the key's project, a `project_id` in its team, or the team's API project."""
+    wanted = params.number(data, "project_id", integer=True, low=1)
+    if caller.key.project_id:
+        if wanted and wanted != caller.key.project_id:
+            raise ApiError(
+                404, f"No project {wanted} for this key.", param="project_id", code="not_found"
+            )
+        return caller.key.project
+    if wanted:
+        project = caller.projects().filter(pk=wanted).first()
+        if project is None:
+            raise ApiError(
+                404, f"No project {wanted} in this key's team.", param="project_id",
+                code="not_found",
+            )
+        return project
+    with transaction.atomic():
+        project = (
+            Project.objects.select_for_update()
+            .filter(team_id=caller.key.team_id, name=API_PROJECT_NAME)
+            .order_by("pk")
+            .first()
+        )
+        return project or project_create(
+            team=caller.key.team, name=API_PROJECT_NAME, user=caller.user
+        )
+
+
+def visible_generation(caller: Caller, video_id: str, *, param: str | None = None) -> Generation:
+    """A generation the key may see, or 404 (another team's id is simply not found)."""
+    pk = parse_video_id(video_id, param=param)
+    generation = (
+        Generation.objects.select_related("prompt", "source_clip", "clip", "project")
+        .filter(pk=pk, project__in=caller.projects())
+        .first()
+    )
+    if generation is None:
+        raise ApiError(
+            404, f"No video found with id {video_id!r}.", param=param, code="video_not_found"
+        )
+    return generation
+
+
+def completed_clip(generation: Generation, *, param: str | None = None) -> Clip:
+    clip = Clip.objects.filter(generation=generation).first()
+    if generation.status != Generation.Status.SUCCEEDED or clip is None:
+        raise ApiError(
+            400,
+            f"The video is {generation.get_status_display().lower()} "
+            f"({generation.percent}%); only a completed video can be used here.",
+            param=param,
+            code="video_not_ready",
+        )
+    return clip
+
+
+def _suggest_size(width: int, height: int, info: EngineInfo) -> str:
+    caps = info.capabilities
+
+    def fit(v: int) -> int:
+        v = max(caps.min_size, min(caps.max_size, v))
+        return max(caps.size_multiple, round(v / caps.size_multiple) * caps.size_multiple)
+
+    return f"{fit(width)}x{fit(height)}"
+
+
+def _nearest_aspect(width: int, height: int) -> str:
+    return min(ASPECT_RATIOS, key=lambda a: abs(ASPECT_RATIOS[a][0] / ASPECT_RATIOS[a][1] - width / height))
+
+
+def _check_image(upload) -> None:
+    try:
+        validate_image_upload(upload)
+    except ValidationError as exc:
+        status = 413 if upload.size > settings.STUDIO_MAX_UPLOAD_BYTES else 400
+        raise ApiError(status, " ".join(exc.messages), param="input_reference") from None
+
+
+def video_create(*, caller: Caller, data: dict, files: dict) -> Generation:
+    caller.require("editor")
+    prompt = params.text(data, "prompt", required=True)
+    image = params.image_reference(data, files)
+    mode = "image_to_video" if image is not None else "text_to_video"
+    model = params.text(data, "model", max_length=64) or settings.STUDIO_DEFAULT_ENGINE
+    info = engine_for(model, mode=mode)
+    caps = info.capabilities
+    wanted_size = params.size(data)
+    width, height = wanted_size or size_for("16:9", long_side=512, multiple=caps.size_multiple)
+    fields = {
+        "text": prompt,
+        "negative_text": params.text(data, "negative_prompt"),
+        "camera_motion": params.choice(
+            data, "camera_motion", list(CAMERA_MOTIONS), default="static"
+        ),
+        "style_preset": params.choice(data, "style", list(STYLE_PRESETS)),
+        "aspect_ratio": _nearest_aspect(width, height),
+        "resolution": max(width, height),
+        "width": width,
+        "height": height,
+        "duration_s": params.number(
+            data, "seconds", default=DEFAULT_SECONDS, low=0.05, high=MAX_SECONDS
+        ),
+        "fps": params.number(
+            data, "fps", default=caps.default_fps, integer=True, low=1, high=120
+        ),
+        "seed": params.number(data, "seed", integer=True, low=0, high=2**63 - 1),
+        "steps": params.number(data, "steps", integer=True, low=1, high=caps.max_steps),
+        "engine": info.id,
+    }
+    if image is not None:
+        _check_image(image)
+        fields["image"] = image
+    project = caller_project(caller, data)
+    try:
+        return prompt_submit(project=project, user=caller.user, data=fields)
+    except GenerationError as e:
+        error = bad_request(e)
+        if e.field in ("width", "height"):
+            error.message += f" Try size {_suggest_size(width, height, info)}."
+        raise error from None
+
+
+def video_remix(*, caller: Caller, source: Generation, data: dict) -> Generation:
+    """The source's recipe (seed included) with a new prompt; the new clip's parent is the source."""
+    caller.require("editor")
+    prompt = params.text(data, "prompt", required=True)
+    clip = completed_clip(source)
+    try:
+        if source.prompt_id:
+            original = source.prompt
+            fields = {
+                f.name: getattr(original, f.name)
+                for f in Prompt._meta.concrete_fields
+                if f.name not in ("id", "project", "author", "created_at", "mode")
+            }
+            fields["text"] = prompt
+            return prompt_submit(
+                project=source.project, user=caller.user, data=fields, source_clip=clip
+            )
+        request = GenerationRequest.from_dict(source.recipe).replace(prompt=prompt)
+        return generation_submit(
+            project=source.project,
+            user=caller.user,
+            engine_id=source.engine,
+            request=request,
+            source_clip=clip,
+        )
+    except GenerationError as e:
+        raise bad_request(e) from None
+
+
+def _stored_upload(upload, project: Project) -> tuple[str, str]:
+    """Keep an uploaded source video under MEDIA_ROOT, where the worker can read it.
+
+    Return its path and SHA-256, which tells a re-uploaded clip of ours from other files.
+    """
+    if upload.size > settings.STUDIO_MAX_UPLOAD_BYTES:
+        mb = settings.STUDIO_MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise ApiError(413, f"The video is larger than {mb} MB.", param="video")
+    suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
+    folder = Path(settings.MEDIA_ROOT) / "inputs" / "api" / str(project.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            out.write(chunk)
+    return str(path), digest.hexdigest()
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | None:
+    """The caller's own clip when the upload is that clip's file, byte for byte (lineage kept).
+
+    Our MP4s carry their generation id in the recipe tags; the digest proves it is unchanged.
+    """
+    generation_id = source.recipe.get("generation_id")
+    if not generation_id:
+        return None
+    clip = (
+        Clip.objects.select_related("generation", "project")
+        .filter(generation_id=generation_id, project__in=caller.projects())
+        .first()
+    )
+    try:
+        return clip if clip is not None and _file_sha256(clip.file.path) == sha256 else None
+    except OSError:
+        return None
+
+
+def _derive(*, caller: Caller, data: dict, files: dict, mode: str, **options) -> Generation:
+    caller.require("editor")
+    video_ref, upload = params.video_reference(data, files)
+    model = params.text(data, "model", max_length=64) or None
+    if model:
+        engine_for(model, mode=mode)
+    clip, upload_path = None, None
+    if video_ref is not None:
+        source = visible_generation(caller, video_ref, param="video")
+        clip = completed_clip(source, param="video")
+        project = source.project
+        target: Clip | SourceVideo = clip
+    else:
+        project = caller_project(caller, data)
+        upload_path, sha256 = _stored_upload(upload, project)
+        try:
+            target = SourceVideo.of_file(upload_path)
+        except GenerationError as e:
+            Path(upload_path).unlink(missing_ok=True)
+            raise ApiError(400, e.message, param="video") from None
+        clip = _clip_of_upload(caller, target, sha256)
+        if clip is not None:
+            Path(upload_path).unlink(missing_ok=True)
+            target, upload_path = clip, None
+    try:
+        info, request, notes = build_derived_request(target, mode=mode, engine_id=model, **options)
+        if clip is not None:
+            return clip_derive(
+                clip=clip, user=caller.user, engine_id=info.id, request=request, notes=notes
+            )
+        return generation_submit(
+            project=project, user=caller.user, engine_id=info.id, request=request, notes=notes
+        )
+    except GenerationError as e:
+        if upload_path:
+            Path(upload_path).unlink(missing_ok=True)
+        raise bad_request(e) from None
+
+
+def video_extend(*, caller: Caller, data: dict, files: dict) -> Generation:
+    direction = params.choice(data, "direction", ["forward", "backward"], default="forward")
+    return _derive(
+        caller=caller,
+        data=data,
+        files=files,
+        mode=f"extend_{direction}",
+        prompt=params.text(data, "prompt", required=True),
+        seconds=params.number(data, "seconds", low=0.05, high=MAX_SECONDS)
+        or _missing("seconds"),
+    )
+
+
+def video_edit(*, caller: Caller, data: dict, files: dict) -> Generation:
+    return _derive(
+        caller=caller,
+        data=data,
+        files=files,
+        mode="video_to_video",
+        prompt=params.text(data, "prompt", required=True),
+        strength=params.number(data, "strength", default=0.6, low=0.0, high=1.0),
+    )
+
+
+def _missing(name: str):
+    raise ApiError(400, f"Missing required parameter: '{name}'.", param=name)
+
+
+def video_delete(*, caller: Caller, generation: Generation) -> None:
+    """Delete a finished video; a queued one is cancelled first, a running one is asked to stop."""
+    caller.require("editor")
+    if generation.is_active:
+        generation = generation_cancel(generation=generation)
+    if generation.is_active:
+        raise ApiError(
+            400,
+            "The video is rendering; it was asked to stop and will within one step. "
+            "Delete it again once its status is failed.",
+            code="video_in_progress",
+        )
+    try:
+        generation_delete(generation=generation)
+    except GenerationError as e:
+        raise bad_request(e) from None
