@@ -61,15 +61,12 @@ def authenticate(request) -> Caller:
     if key is None:
         raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
     if key.revoked_at is not None:
-        raise ApiError(
-            401, f"The API key {key.prefix}… was revoked.", code="invalid_api_key"
-        )
+        raise ApiError(401, f"The API key {key.prefix}… was revoked.", code="invalid_api_key")
     role = user_role(key.created_by, key.team_id)
     if role is None or not key.created_by.is_active:
         raise ApiError(
             401,
-            f"The API key {key.prefix}… belongs to someone who is no longer in "
-            f"{key.team.name}.",
+            f"The API key {key.prefix}… belongs to someone who is no longer in {key.team.name}.",
             code="invalid_api_key",
         )
     api_key_mark_used(key=key)

@@ -45,8 +45,7 @@ def read_body(request) -> tuple[dict[str, Any], dict[str, Any]]:
         return {}, {}
     raise ApiError(
         400,
-        f"Unsupported Content-Type {content_type!r}: send application/json or "
-        "multipart/form-data.",
+        f"Unsupported Content-Type {content_type!r}: send application/json or multipart/form-data.",
         code="unsupported_content_type",
     )
 
@@ -107,7 +106,8 @@ def size(data: dict) -> tuple[int, int] | None:
     match = SIZE.match(str(value))
     if not match:
         raise ApiError(
-            400, f"'size' must be WIDTHxHEIGHT in pixels, such as 512x288; got {value!r}.",
+            400,
+            f"'size' must be WIDTHxHEIGHT in pixels, such as 512x288; got {value!r}.",
             param="size",
         )
     return int(match.group(1)), int(match.group(2))

@@ -101,7 +101,9 @@ def caller_project(caller: Caller, data: dict) -> Project:
         project = caller.projects().filter(pk=wanted).first()
         if project is None:
             raise ApiError(
-                404, f"No project {wanted} in this key's team.", param="project_id",
+                404,
+                f"No project {wanted} in this key's team.",
+                param="project_id",
                 code="not_found",
             )
         return project
@@ -156,7 +158,9 @@ def _suggest_size(width: int, height: int, info: EngineInfo) -> str:
 
 
 def _nearest_aspect(width: int, height: int) -> str:
-    return min(ASPECT_RATIOS, key=lambda a: abs(ASPECT_RATIOS[a][0] / ASPECT_RATIOS[a][1] - width / height))
+    return min(
+        ASPECT_RATIOS, key=lambda a: abs(ASPECT_RATIOS[a][0] / ASPECT_RATIOS[a][1] - width / height)
+    )
 
 
 def _check_image(upload) -> None:
@@ -191,9 +195,7 @@ def video_create(*, caller: Caller, data: dict, files: dict) -> Generation:
         "duration_s": params.number(
             data, "seconds", default=DEFAULT_SECONDS, low=0.05, high=MAX_SECONDS
         ),
-        "fps": params.number(
-            data, "fps", default=caps.default_fps, integer=True, low=1, high=120
-        ),
+        "fps": params.number(data, "fps", default=caps.default_fps, integer=True, low=1, high=120),
         "seed": params.number(data, "seed", integer=True, low=0, high=2**63 - 1),
         "steps": params.number(data, "steps", integer=True, low=1, high=caps.max_steps),
         "engine": info.id,
@@ -334,8 +336,7 @@ def video_extend(*, caller: Caller, data: dict, files: dict) -> Generation:
         files=files,
         mode=f"extend_{direction}",
         prompt=params.text(data, "prompt", required=True),
-        seconds=params.number(data, "seconds", low=0.05, high=MAX_SECONDS)
-        or _missing("seconds"),
+        seconds=params.number(data, "seconds", low=0.05, high=MAX_SECONDS) or _missing("seconds"),
     )
 
 

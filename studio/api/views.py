@@ -68,7 +68,8 @@ def endpoint(*methods: str):
             except Exception:
                 logger.exception("API error on %s %s", request.method, request.path)
                 response = error_response(
-                    500, "The studio hit an internal error; it has been logged.",
+                    500,
+                    "The studio hit an internal error; it has been logged.",
                     code="internal_error",
                 )
             for name, value in headers.items():

@@ -59,7 +59,9 @@ class ApiKey(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
     )
     name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=24, help_text="The first characters, shown to tell keys apart.")
+    prefix = models.CharField(
+        max_length=24, help_text="The first characters, shown to tell keys apart."
+    )
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

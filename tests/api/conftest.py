@@ -26,6 +26,7 @@ def api(client, redis_conn):
     class Api:
         def __init__(self):
             self.key = None
+            self.client = client
 
         def _headers(self, key):
             key = key if key is not None else self.key

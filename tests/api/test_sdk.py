@@ -64,9 +64,13 @@ def test_sdk_session(studio_url, alice_key, tmp_path):
     assert (first.model, first.size, first.seconds) == ("animatic", "96x64", "1")
     mp4 = client.videos.download_content(first.id).content
     assert _frames(mp4) == (96, 64, 24)
-    thumb = Image.open(io.BytesIO(client.videos.download_content(first.id, variant="thumbnail").content))
+    thumb = Image.open(
+        io.BytesIO(client.videos.download_content(first.id, variant="thumbnail").content)
+    )
     assert (thumb.format, thumb.size) == ("JPEG", (96, 64))
-    sheet = Image.open(io.BytesIO(client.videos.download_content(first.id, variant="spritesheet").content))
+    sheet = Image.open(
+        io.BytesIO(client.videos.download_content(first.id, variant="spritesheet").content)
+    )
     assert sheet.format == "JPEG" and sheet.size[0] == 4 * 256
 
     # Image to video with an uploaded reference image.
