@@ -201,7 +201,11 @@ def model_detail(request, caller, model: str):
     raise ApiError(404, f"The model {model!r} does not exist here.", code="model_not_found")
 
 
+@csrf_exempt
 def openapi(request):
+    """Serve the schema to anyone: it documents the API and holds nothing private."""
+    if request.method not in ("GET", "HEAD"):
+        return error_response(405, "Use GET for the schema.", code="method_not_allowed")
     return JsonResponse(openapi_schema(request.build_absolute_uri("/v1")))
 
 
