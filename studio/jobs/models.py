@@ -65,6 +65,13 @@ class Generation(models.Model):
         return MODE_LABELS.get(self.mode, self.mode)
 
     @property
+    def lineage_label(self) -> str:
+        """How this run relates to its source clip: a remix re-runs a prompt, others transform."""
+        if self.source_clip_id and self.mode in ("text_to_video", "image_to_video"):
+            return "Remix"
+        return self.mode_label
+
+    @property
     def percent(self) -> int:
         if self.status == self.Status.SUCCEEDED:
             return 100

@@ -341,6 +341,9 @@ def test_remix_keeps_recipe_and_records_lineage(api, alice_key, commit, run_work
     g = Generation.objects.get(pk=_pk(remix["id"]))
     assert (g.recipe["seed"], g.recipe["camera_motion"]) == (99, "pan_left")
     assert g.clip.parent_clip.generation_id.hex == _pk(done["id"])
+    api.client.force_login(g.requested_by)
+    card = api.client.get(f"/projects/{g.project_id}/").content.decode()
+    assert f"clip {g.clip.parent_clip_id}</a> · Remix" in card
     missing = api.post(f"/videos/{done['id']}/remix", {})
     assert missing.status_code == 400 and missing.json()["error"]["param"] == "prompt"
 
