@@ -160,6 +160,13 @@ class Capabilities:
             hi = math.floor((hi - off) / m) * m + off
         return max(lo, min(hi, n))
 
+    def fit_size(self, value: int) -> int:
+        """The nearest side length the engine accepts: within its limits, on its multiple."""
+        m = self.size_multiple
+        lo = math.ceil(self.min_size / m) * m
+        hi = max(lo, math.floor(self.max_size / m) * m)
+        return max(lo, min(hi, round(value / m) * m))
+
     def frames_ok(self, n: int) -> bool:
         if not self.min_frames <= n <= self.max_frames:
             return False

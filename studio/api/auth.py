@@ -37,9 +37,10 @@ class Caller:
 
     def projects(self):
         """The projects this key may see: its project, or every project of its team."""
+        team_projects = Project.objects.filter(team_id=self.key.team_id)
         if self.key.project_id:
-            return Project.objects.filter(pk=self.key.project_id)
-        return Project.objects.filter(team_id=self.key.team_id)
+            return team_projects.filter(pk=self.key.project_id)
+        return team_projects
 
 
 def authenticate(request) -> Caller:
@@ -60,7 +61,7 @@ def authenticate(request) -> Caller:
     )
     if key is None:
         raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
-    if key.revoked_at is not None:
+    if not key.is_active:
         raise ApiError(401, f"The API key {key.prefix}… was revoked.", code="invalid_api_key")
     role = user_role(key.created_by, key.team_id)
     if role is None or not key.created_by.is_active:

@@ -22,7 +22,7 @@ def read_body(request) -> tuple[dict[str, Any], dict[str, Any]]:
     if content_type == "application/json" or (not content_type and request.body):
         try:
             data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise ApiError(
                 400, f"The request body is not valid JSON ({exc}).", code="invalid_json"
             ) from None
@@ -58,6 +58,8 @@ def text(data: dict, name: str, *, required: bool = False, max_length: int = 200
         return ""
     if not isinstance(value, str):
         raise ApiError(400, f"'{name}' must be a string.", param=name)
+    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise ApiError(400, f"'{name}' holds characters that are not valid text.", param=name)
     if len(value) > max_length:
         raise ApiError(
             400, f"'{name}' is {len(value)} characters; the limit is {max_length}.", param=name
@@ -79,22 +81,33 @@ def number(
         return default
     kind = "an integer" if integer else "a number"
     try:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError
-        parsed = float(str(value).strip().removesuffix("s"))
-        if integer:
-            if parsed != int(parsed):
-                raise ValueError
-            parsed = int(parsed)
+        if isinstance(value, int) and integer:
+            parsed = value
+        elif integer:
+            text = str(value).strip()
+            try:
+                parsed = int(text)  # Exact, so 64-bit seeds survive.
+            except ValueError:
+                as_float = float(text)
+                if as_float != int(as_float):
+                    raise ValueError from None
+                parsed = int(as_float)
+        else:
+            parsed = float(str(value).strip().removesuffix("s"))
     except (TypeError, ValueError, OverflowError):
         raise ApiError(400, f"'{name}' must be {kind}; got {value!r}.", param=name) from None
     too_low = low is not None and parsed < low
     too_high = high is not None and parsed > high
     if parsed != parsed or too_low or too_high:
-        if low is not None and high is not None:
-            bounds = f"between {low:g} and {high:g}"
+        fmt = "{:d}" if integer else "{:g}"
+        lo = fmt.format(low) if low is not None else None
+        hi = fmt.format(high) if high is not None else None
+        if lo is not None and hi is not None:
+            bounds = f"between {lo} and {hi}"
         else:
-            bounds = f"at least {low:g}" if low is not None else f"at most {high:g}"
+            bounds = f"at least {lo}" if lo is not None else f"at most {hi}"
         raise ApiError(400, f"'{name}' must be {bounds}; got {value!r}.", param=name)
     return parsed
 
@@ -104,7 +117,7 @@ def size(data: dict) -> tuple[int, int] | None:
     if value is None or value == "":
         return None
     match = SIZE.match(str(value))
-    if not match:
+    if not match or not int(match.group(1)) or not int(match.group(2)):
         raise ApiError(
             400,
             f"'size' must be WIDTHxHEIGHT in pixels, such as 512x288; got {value!r}.",

@@ -1,31 +1,37 @@
 """Translate /v1 calls into the studio's own services: one pipeline for the UI and the API."""
 
 import hashlib
+import json
+import logging
 import uuid
+from datetime import datetime
 from pathlib import Path
 
+import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS, size_for
-from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from generation.spec import MODE_LABELS, GenerationError
 from studio.gallery.models import Clip
 from studio.gallery.recipes import SourceVideo, build_derived_request
-from studio.gallery.services import clip_derive, generation_delete
+from studio.gallery.services import clip_derive, clip_remix, generation_delete
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_cancel, generation_submit
 from studio.projects.models import Project
 from studio.projects.services import project_create
-from studio.prompts.models import Prompt
 from studio.prompts.services import prompt_submit
 from studio.prompts.validators import validate_image_upload
+from studio.teams.models import Team
 
 from . import params
 from .auth import Caller
 from .errors import ApiError
 from .presenters import parse_video_id
+
+logger = logging.getLogger(__name__)
 
 API_PROJECT_NAME = "API"
 DEFAULT_SECONDS = 4.0
@@ -92,11 +98,15 @@ def caller_project(caller: Caller, data: dict) -> Project:
     """Where new videos go: the key's project, a `project_id` in its team, or the team's API project."""
     wanted = params.number(data, "project_id", integer=True, low=1)
     if caller.key.project_id:
-        if wanted and wanted != caller.key.project_id:
+        project = caller.projects().first()
+        if project is None or (wanted and wanted != project.pk):
             raise ApiError(
-                404, f"No project {wanted} for this key.", param="project_id", code="not_found"
+                404,
+                f"No project {wanted or caller.key.project_id} for this key.",
+                param="project_id",
+                code="not_found",
             )
-        return caller.key.project
+        return project
     if wanted:
         project = caller.projects().filter(pk=wanted).first()
         if project is None:
@@ -108,9 +118,10 @@ def caller_project(caller: Caller, data: dict) -> Project:
             )
         return project
     with transaction.atomic():
+        # Lock the team row so two first calls at once make one API project, not two.
+        Team.objects.select_for_update().filter(pk=caller.key.team_id).first()
         project = (
-            Project.objects.select_for_update()
-            .filter(team_id=caller.key.team_id, name=API_PROJECT_NAME)
+            Project.objects.filter(team_id=caller.key.team_id, name=API_PROJECT_NAME)
             .order_by("pk")
             .first()
         )
@@ -149,12 +160,7 @@ def completed_clip(generation: Generation, *, param: str | None = None) -> Clip:
 
 def _suggest_size(width: int, height: int, info: EngineInfo) -> str:
     caps = info.capabilities
-
-    def fit(v: int) -> int:
-        v = max(caps.min_size, min(caps.max_size, v))
-        return max(caps.size_multiple, round(v / caps.size_multiple) * caps.size_multiple)
-
-    return f"{fit(width)}x{fit(height)}"
+    return f"{caps.fit_size(width)}x{caps.fit_size(height)}"
 
 
 def _nearest_aspect(width: int, height: int) -> str:
@@ -214,32 +220,16 @@ def video_create(*, caller: Caller, data: dict, files: dict) -> Generation:
 
 
 def video_remix(*, caller: Caller, source: Generation, data: dict) -> Generation:
-    """The source's recipe (seed included) with a new prompt; the new clip's parent is the source."""
     caller.require("editor")
     prompt = params.text(data, "prompt", required=True)
     clip = completed_clip(source)
     try:
-        if source.prompt_id:
-            original = source.prompt
-            fields = {
-                f.name: getattr(original, f.name)
-                for f in Prompt._meta.concrete_fields
-                if f.name not in ("id", "project", "author", "created_at", "mode")
-            }
-            fields["text"] = prompt
-            return prompt_submit(
-                project=source.project, user=caller.user, data=fields, source_clip=clip
-            )
-        request = GenerationRequest.from_dict(source.recipe).replace(prompt=prompt)
-        return generation_submit(
-            project=source.project,
-            user=caller.user,
-            engine_id=source.engine,
-            request=request,
-            source_clip=clip,
-        )
+        return clip_remix(clip=clip, user=caller.user, text=prompt)
     except GenerationError as e:
-        raise bad_request(e) from None
+        error = bad_request(e)
+        if e.code == "not_remixable" and source.source_clip_id:
+            error.message += f" (video_{source.source_clip.generation_id.hex})"
+        raise error from None
 
 
 def _stored_upload(upload, project: Project) -> tuple[str, str]:
@@ -275,9 +265,10 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
 
     Our MP4s carry their generation id in the recipe tags; the digest proves it is unchanged.
     """
-    generation_id = source.recipe.get("generation_id")
-    if not generation_id:
-        return None
+    try:
+        generation_id = uuid.UUID(str(source.recipe.get("generation_id")))
+    except ValueError:
+        return None  # Not one of ours, or tags someone edited.
     clip = (
         Clip.objects.select_related("generation", "project")
         .filter(generation_id=generation_id, project__in=caller.projects())
@@ -293,38 +284,51 @@ def _derive(*, caller: Caller, data: dict, files: dict, mode: str, **options) ->
     caller.require("editor")
     video_ref, upload = params.video_reference(data, files)
     model = params.text(data, "model", max_length=64) or None
-    if model:
-        engine_for(model, mode=mode)
-    clip, upload_path = None, None
     if video_ref is not None:
         source = visible_generation(caller, video_ref, param="video")
         clip = completed_clip(source, param="video")
-        project = source.project
-        target: Clip | SourceVideo = clip
-    else:
-        project = caller_project(caller, data)
-        upload_path, sha256 = _stored_upload(upload, project)
+        return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
+    project = caller_project(caller, data)
+    path, sha256 = _stored_upload(upload, project)
+    keep = False
+    try:
         try:
-            target = SourceVideo.of_file(upload_path)
+            target = SourceVideo.of_file(path)
         except GenerationError as e:
-            Path(upload_path).unlink(missing_ok=True)
-            raise ApiError(400, e.message, param="video") from None
+            message = e.message.replace(Path(path).name, upload.name or "The upload")
+            raise ApiError(400, message, param="video") from None
         clip = _clip_of_upload(caller, target, sha256)
         if clip is not None:
-            Path(upload_path).unlink(missing_ok=True)
-            target, upload_path = clip, None
+            return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
+        generation = _derive_from(
+            target, caller=caller, model=model, mode=mode, project=project, **options
+        )
+        keep = True
+        return generation
+    finally:
+        if not keep:
+            Path(path).unlink(missing_ok=True)
+
+
+def _derive_from(
+    target: Clip | SourceVideo,
+    *,
+    caller: Caller,
+    model: str | None,
+    mode: str,
+    project: Project | None = None,
+    **options,
+) -> Generation:
     try:
         info, request, notes = build_derived_request(target, mode=mode, engine_id=model, **options)
-        if clip is not None:
+        if isinstance(target, Clip):
             return clip_derive(
-                clip=clip, user=caller.user, engine_id=info.id, request=request, notes=notes
+                clip=target, user=caller.user, engine_id=info.id, request=request, notes=notes
             )
         return generation_submit(
             project=project, user=caller.user, engine_id=info.id, request=request, notes=notes
         )
     except GenerationError as e:
-        if upload_path:
-            Path(upload_path).unlink(missing_ok=True)
         raise bad_request(e) from None
 
 
@@ -364,10 +368,53 @@ def video_delete(*, caller: Caller, generation: Generation) -> None:
         raise ApiError(
             400,
             "The video is rendering; it was asked to stop and will within one step. "
-            "Delete it again once its status is failed.",
+            "Delete it again once it has stopped.",
             code="video_in_progress",
         )
+    _remember_deleted(generation)  # Harmless if the delete fails: live rows win.
     try:
         generation_delete(generation=generation)
     except GenerationError as e:
         raise bad_request(e) from None
+
+
+TOMBSTONE_TTL_S = 24 * 3600
+
+
+def _tombstone_key(pk) -> str:
+    return f"studio:api:deleted:{uuid.UUID(str(pk)).hex}"
+
+
+def _remember_deleted(generation: Generation) -> None:
+    """Keep a deleted video's place in the list for a day, so cursors pointing at it work.
+
+    The SDK pages with the last id it saw; a client deleting as it iterates needs it.
+    """
+    place = {"queued_at": generation.queued_at.isoformat(), "project_id": generation.project_id}
+    try:
+        django_rq.get_connection("default").set(
+            _tombstone_key(generation.pk), json.dumps(place), ex=TOMBSTONE_TTL_S
+        )
+    except Exception:
+        logger.warning("Could not record the list position of a deleted video", exc_info=True)
+
+
+def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
+    """The (queued_at, id) position of `after`: a visible video, or one deleted recently."""
+    pk = parse_video_id(after, param="after")
+    found = (
+        Generation.objects.filter(pk=pk, project__in=caller.projects())
+        .values_list("queued_at", flat=True)
+        .first()
+    )
+    if found is not None:
+        return found, pk
+    try:
+        raw = django_rq.get_connection("default").get(_tombstone_key(pk))
+    except Exception:
+        raw = None
+    if raw:
+        place = json.loads(raw)
+        if caller.projects().filter(pk=place["project_id"]).exists():
+            return datetime.fromisoformat(place["queued_at"]), pk
+    raise ApiError(404, f"No video found with id {after!r}.", param="after", code="video_not_found")

@@ -36,14 +36,18 @@ def endpoint(*methods: str):
             try:
                 caller = authenticate(request)
                 headers = rate_limit(caller)
-                if request.method not in methods:
+                allowed = methods + (("HEAD",) if "GET" in methods else ())
+                if request.method not in allowed:
                     raise ApiError(
                         405,
                         f"{request.method} is not allowed on {request.path}; "
                         f"use {' or '.join(methods)}.",
                         code="method_not_allowed",
                     )
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
+                try:
+                    length = int(request.META.get("CONTENT_LENGTH") or 0)
+                except ValueError:
+                    raise ApiError(400, "The Content-Length header is not a number.") from None
                 limit = settings.STUDIO_MAX_UPLOAD_BYTES + (1 << 20)
                 if length > limit:
                     raise ApiError(
@@ -110,8 +114,7 @@ def _video_list(request, caller):
     )
     after = query.get("after")
     if after:
-        cursor = services.visible_generation(caller, after, param="after")
-        key = (cursor.queued_at, cursor.pk)
+        key = services.list_cursor(caller, after)
         if order == "desc":
             items = items.filter(queued_at__lt=key[0]) | items.filter(
                 queued_at=key[0], pk__lt=key[1]

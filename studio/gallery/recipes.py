@@ -47,15 +47,27 @@ class SourceVideo:
 
     @classmethod
     def of_file(cls, path: str) -> "SourceVideo":
-        """Probe an uploaded file; raise GenerationError when it is not a video."""
+        """Probe an uploaded file; raise GenerationError when it is not a video.
+
+        Its recipe tags are someone else's input: only well-typed fields are kept.
+        """
         info = video.probe(path)
+        tags = video.read_recipe(path)
+        tags = tags if isinstance(tags, dict) else {}
+        recipe: dict[str, Any] = {
+            k: tags[k]
+            for k in ("prompt", "negative_prompt", "generation_id")
+            if isinstance(tags.get(k), str)
+        }
+        if isinstance(tags.get("seed"), int) and 0 <= tags["seed"] < 2**63:
+            recipe["seed"] = tags["seed"]
         return cls(
             path=path,
             width=info.width,
             height=info.height,
             fps=info.fps,
             num_frames=info.num_frames,
-            recipe=video.read_recipe(path) or {},
+            recipe=recipe,
         )
 
 
@@ -75,11 +87,6 @@ def _engine_for(mode: str, engine_id: str | None) -> EngineInfo:
         names = ", ".join(e.label for e in capable)
         raise GenerationError(f"{label} needs one of these engines: {names}.", field="engine")
     return info
-
-
-def _fit_size(value: int, info: EngineInfo) -> int:
-    m = info.capabilities.size_multiple
-    return max(info.capabilities.min_size, round(value / m) * m)
 
 
 def build_derived_request(
@@ -127,7 +134,7 @@ def build_derived_request(
                 field="scale",
             )
     else:
-        width, height = _fit_size(src.width, info), _fit_size(src.height, info)
+        width, height = caps.fit_size(src.width), caps.fit_size(src.height)
         if (width, height) != (src.width, src.height):
             notes.append(
                 f"{info.label} works in multiples of {caps.size_multiple} px: "

@@ -9,10 +9,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from generation import video
+from generation.prompting import compose_prompt
 from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio.gallery.models import Clip
+from studio.jobs.engines import engine_info
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_submit
+from studio.prompts.models import Prompt
 
 
 def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
@@ -73,6 +76,76 @@ def clip_derive(
     )
 
 
+REMIXABLE = ("text_to_video", "image_to_video")
+
+
+@transaction.atomic
+def clip_remix(*, clip: Clip, user, text: str) -> Generation:
+    """Re-run the clip's recipe, seed and camera included, with a new prompt.
+
+    The recipe, not the (editable) Prompt row, is what made the clip, so it is the base.
+    A Prompt row records the new intent, so the remix reads like any other prompt.
+    """
+    source = clip.generation
+    if source.mode not in REMIXABLE:
+        raise GenerationError(
+            f"Remix re-runs a prompt, and this clip was made by {source.mode_label.lower()}. "
+            "Remix the clip it came from instead.",
+            field="video_path",
+            code="not_remixable",
+        )
+    info = engine_info(source.engine)
+    if info is None:
+        raise GenerationError(
+            f"The engine that made this clip ({source.engine}) is not available here.",
+            field="engine",
+        )
+    text = text.strip()
+    request = GenerationRequest.from_dict(source.recipe)
+    if request.image_path and not os.path.exists(request.image_path):
+        raise GenerationError(
+            "The image this clip started from is gone, so it cannot be remixed.",
+            field="image_path",
+        )
+    info.capabilities.validate(request.replace(prompt=text), engine_label=info.label)
+    if info.kind != "animatic":
+        text_for_engine = compose_prompt(
+            text, camera_motion=request.camera_motion, style=request.style
+        )
+    else:
+        text_for_engine = text
+    request = request.replace(prompt=text_for_engine)
+    original = source.prompt
+    prompt = Prompt.objects.create(
+        project=clip.project,
+        author=user,
+        mode=request.mode,
+        text=text,
+        negative_text=original.negative_text if original else "",
+        camera_motion=request.camera_motion,
+        style_preset=request.style,
+        aspect_ratio=original.aspect_ratio if original else "16:9",
+        resolution=max(request.width, request.height),
+        width=request.width,
+        height=request.height,
+        duration_s=request.duration_s,
+        fps=request.fps,
+        seed=request.seed,
+        steps=request.steps,
+        engine=source.engine,
+        image=original.image.name if original and original.image else "",
+    )
+    return generation_submit(
+        project=clip.project,
+        user=user,
+        engine_id=source.engine,
+        request=request,
+        prompt=prompt,
+        notes=[f"Remix of clip {clip.pk}: its recipe and seed with a new prompt."],
+        source_clip=clip,
+    )
+
+
 def _spritesheet_path(mp4: Path) -> Path:
     return mp4.with_name(f"{mp4.stem}-sprites.jpg")
 
@@ -86,17 +159,49 @@ def clip_spritesheet(*, clip: Clip) -> Path:
     return path
 
 
+def _input_in_use(path: str) -> bool:
+    return (
+        Generation.objects.filter(recipe__image_path=path).exists()
+        or Generation.objects.filter(recipe__last_image_path=path).exists()
+        or Generation.objects.filter(recipe__video_path=path).exists()
+    )
+
+
 def generation_delete(*, generation: Generation) -> None:
-    """Delete a finished run, its clip and the clip's files; clips made from it keep theirs."""
+    """Delete a finished run with its clip, files, and inputs nothing else uses.
+
+    Clips made from it keep their files; jobs still reading it must finish first.
+    """
     if generation.is_active:
         raise GenerationError(
             "The video is still being made; cancel it and wait until it stops.", code="active"
         )
     clip = Clip.objects.filter(generation=generation).first()
-    files = []
+    files: list[Path] = []
     if clip is not None:
+        waiting = Generation.objects.filter(source_clip=clip, status__in=Generation.ACTIVE)
+        if waiting.exists():
+            raise GenerationError(
+                f"{waiting.count()} job(s) are still being made from this video; "
+                "delete it once they finish.",
+                code="in_use",
+            )
         mp4 = Path(clip.file.path)
         files = [mp4, Path(clip.poster.path), _spritesheet_path(mp4)]
-    generation.delete()
+    inputs_dir = Path(settings.MEDIA_ROOT).resolve() / "inputs"
+    recipe = generation.recipe or {}
+    inputs = [
+        p
+        for p in (recipe.get(k) for k in ("image_path", "last_image_path", "video_path"))
+        if isinstance(p, str) and Path(p).resolve().is_relative_to(inputs_dir)
+    ]
+    prompt = generation.prompt
+    with transaction.atomic():
+        generation.delete()
+        if prompt is not None and not prompt.generation_set.exists():
+            prompt.delete()
     for path in files:
         path.unlink(missing_ok=True)
+    for name in inputs:
+        if not _input_in_use(name):
+            Path(name).unlink(missing_ok=True)

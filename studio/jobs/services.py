@@ -26,6 +26,20 @@ def _enqueue(generation_id: str) -> None:
     django_rq.get_queue(QUEUE).enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
 
 
+def _enqueue_committed(generation_id: str) -> None:
+    """Enqueue a committed row; if Redis is away, reconcile enqueues it once Redis is back.
+
+    Raising here would turn a recorded job into an error page (and a retried API call
+    into a duplicate job).
+    """
+    try:
+        _enqueue(generation_id)
+    except Exception:
+        logger.warning(
+            "Could not enqueue %s; the worker's reconcile will", generation_id, exc_info=True
+        )
+
+
 @transaction.atomic
 def generation_submit(
     *,
@@ -54,7 +68,7 @@ def generation_submit(
     )
     project_touch(project_id=project.pk)
     pk = str(generation.pk)
-    transaction.on_commit(lambda: _enqueue(pk))
+    transaction.on_commit(lambda: _enqueue_committed(pk))
     return generation
 
 

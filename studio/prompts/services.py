@@ -2,6 +2,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from generation.prompting import random_seed
+from generation.spec import GenerationError
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_submit
 from studio.projects.models import Project
@@ -10,17 +11,20 @@ from studio.prompts.recipes import build_request
 
 
 @transaction.atomic
-def prompt_submit(*, project: Project, user: User, data: dict, source_clip=None) -> Generation:
-    """Save the prompt (a blank seed becomes a recorded random one) and submit its run.
-
-    `source_clip` records lineage when the prompt remixes an existing clip.
-    """
+def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
+    """Save the prompt (a blank seed becomes a recorded random one) and submit its run."""
     fields = dict(data)
     if fields.get("seed") is None:
         fields["seed"] = random_seed()
     prompt = Prompt.objects.create(project=project, author=user, **fields)
     image_path = prompt.image.path if prompt.image else None
-    request, notes = build_request(prompt, image_path=image_path)
+    try:
+        request, notes = build_request(prompt, image_path=image_path)
+    except GenerationError:
+        # The row rolls back with the transaction; the uploaded file would not.
+        if prompt.image:
+            prompt.image.delete(save=False)
+        raise
     if image_path:
         prompt.mode = request.mode
         prompt.save(update_fields=["mode"])
@@ -31,5 +35,4 @@ def prompt_submit(*, project: Project, user: User, data: dict, source_clip=None)
         request=request,
         prompt=prompt,
         notes=notes,
-        source_clip=source_clip,
     )

@@ -23,5 +23,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "team", "project", "created_by", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "team__name", "created_by__username"]
-    readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]
-    raw_id_fields = ["team", "project", "created_by"]
+
+    # A key's scope is fixed when it is made; admins may rename or revoke it.
+    def has_add_permission(self, request):
+        return False  # Keys are made on the API keys page or with `create_api_key`.
+
+    readonly_fields = [
+        "team",
+        "project",
+        "created_by",
+        "prefix",
+        "digest",
+        "created_at",
+        "last_used_at",
+    ]

@@ -1,10 +1,8 @@
 from django import forms
 
 from studio.projects.models import Project
-from studio.teams.models import ApiKey, Membership
+from studio.teams.models import WRITER_ROLES, ApiKey
 from studio.teams.selectors import teams_for_user
-
-WRITER_ROLES = [Membership.Role.OWNER, Membership.Role.EDITOR]
 
 
 class ProjectChoiceField(forms.ModelChoiceField):

@@ -34,6 +34,7 @@ class Membership(models.Model):
         return f"{self.user} in {self.team} ({self.role})"
 
 
+WRITER_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
 ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.OWNER: 2}
 
 

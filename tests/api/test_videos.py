@@ -186,17 +186,26 @@ def test_bad_create_requests_are_openai_errors(api, alice_key, body, param, need
     assert Generation.objects.count() == 0 and Prompt.objects.count() == 0
 
 
-def test_a_mode_no_engine_has_names_the_engines_that_do(api, alice_key, commit, run_worker):
+def test_a_mode_no_engine_has_is_a_clear_400(api, alice_key, commit, run_worker):
     api.key = alice_key
     done = _made(api, commit, run_worker)
     response = api.post("/videos/edits", {"video": {"id": done["id"]}, "prompt": "watercolor"})
-    assert response.status_code == 400
-    assert "restyl" in response.json()["error"]["message"]
-    response = api.post(
-        "/videos/edits", {"video": {"id": done["id"]}, "prompt": "watercolor", "model": "animatic"}
-    )
     error = response.json()["error"]
-    assert error["param"] == "model" and "cannot do video to video" in error["message"]
+    assert response.status_code == 400 and error["param"] == "model"
+    assert "No engine configured here can do video to video" in error["message"]
+
+
+def test_an_engine_without_the_mode_names_those_with_it(
+    api, alice_key, tiny_wan_settings, commit, run_worker
+):
+    api.key = alice_key
+    done = _made(api, commit, run_worker)
+    body = {"video": {"id": done["id"]}, "prompt": "watercolor", "model": "animatic"}
+    error = api.post("/videos/edits", body).json()["error"]
+    assert error["param"] == "model" and "needs one of these engines: Wan" in error["message"]
+    image = {"image_url": "data:image/png;base64," + base64.b64encode(png_bytes()).decode()}
+    error = api.post("/videos", {**ANIMATIC, "model": "wan", "input_reference": image}).json()
+    assert "cannot do image to video. Models here that can: animatic" in error["error"]["message"]
 
 
 def test_malformed_and_unsupported_bodies(api, alice_key):
@@ -467,3 +476,156 @@ def test_failed_video_reports_its_reason(api, alice_key, commit):
         "message": "Out of memory at 96×64; try 64×64.",
     }
     assert json.dumps(failed)
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ('{"prompt": "a\\ud800", "model": "animatic"}', "not valid text"),
+        ('{"prompt": "a\\u0000b", "model": "animatic"}', "not valid text"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ('{"prompt": "x", "model": "animatic", "size": "512x0"}', "WIDTHxHEIGHT"),
+        ('{"prompt": ["x"], "model": "animatic"}', "must be a string"),
+        ('{"prompt": "x", "model": "animatic", "seconds": [4]}', "must be a number"),
+        ('{"prompt": "x", "model": "animatic", "seed": 1.5}', "must be an integer"),
+        ('{"prompt": "x", "model": "animatic", "seed": -1}', "between 0 and 9223372036854775807"),
+        ('{"prompt": "x", "model": 7}', "must be a string"),
+        ('{"prompt": "x", "model": "animatic", "input_reference": "a.png"}', "image file"),
+    ],
+)
+def test_odd_json_is_a_400_not_a_500(api, alice_key, raw, needle):
+    response = api.client.post(
+        "/v1/videos", raw.encode(), content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {alice_key}",
+    )  # fmt: skip
+    assert response.status_code == 400, response.content
+    assert needle in response.json()["error"]["message"]
+
+
+def test_big_seeds_stay_exact(api, alice_key, commit):
+    api.key = alice_key
+    for seed in (2**62 + 1, "9223372036854775807"):
+        with commit():
+            created = api.post("/videos", {**ANIMATIC, "seed": seed}).json()
+        assert Generation.objects.get(pk=_pk(created["id"])).recipe["seed"] == int(seed)
+
+
+def test_head_works_where_get_does(api, alice_key):
+    response = api.client.head("/v1/videos", HTTP_AUTHORIZATION=f"Bearer {alice_key}")
+    assert response.status_code == 200
+
+
+def test_redis_down_at_submit_still_records_the_job(api, alice_key, commit, monkeypatch):
+    def unreachable(generation_id):
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr("studio.jobs.services._enqueue", unreachable)
+    api.key = alice_key
+    with commit():
+        response = api.post("/videos", ANIMATIC)
+    assert response.status_code == 200 and response.json()["status"] == "queued"
+    assert Generation.objects.get().status == "queued"
+
+
+def test_a_failed_create_leaves_no_image_behind(api, alice_key, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = io.BytesIO(png_bytes(64, 64))
+    image.name = "ref.png"
+    body = {**ANIMATIC, "size": "8x8", "input_reference": image}
+    response = api.post_form("/videos", body, key=alice_key)
+    assert response.status_code == 400 and response.json()["error"]["param"] == "size"
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_upload_tags_are_untrusted(api, alice_key, tiny_wan_settings, commit, tmp_path):
+    tiny_wan_settings.MEDIA_ROOT = str(tmp_path / "media")
+    frames = np.full((9, 32, 32, 3), 90, np.uint8)
+    path = tmp_path / "tagged.mp4"
+    tags = {"generation_id": "junk", "seed": "abc", "prompt": ["not", "text"]}
+    video.encode_mp4(frames, 16, path, metadata=video.recipe_metadata(tags))
+    upload = io.BytesIO(path.read_bytes())
+    upload.name = "tagged.mp4"
+    with commit():
+        response = api.post_form(
+            "/videos/edits", {"video": upload, "prompt": "ink wash"}, key=alice_key
+        )
+    assert response.status_code == 200, response.json()
+    assert Generation.objects.get().recipe["seed"] == 0
+
+
+def test_an_unreadable_upload_is_named_as_the_user_named_it(api, alice_key, tiny_wan_settings):
+    upload = io.BytesIO(b"")
+    upload.name = "holiday.mp4"
+    response = api.post_form("/videos/edits", {"video": upload, "prompt": "x"}, key=alice_key)
+    assert response.status_code == 400
+    assert "holiday.mp4" in response.json()["error"]["message"]
+
+
+def test_delete_waits_for_jobs_reading_the_video(
+    api, alice_key, tiny_wan_settings, commit, run_worker
+):
+    api.key = alice_key
+    done = _made(api, commit, run_worker, size="32x32", model="wan", seconds="0.5", steps=2)
+    with commit():
+        edit = api.post("/videos/edits", {"video": {"id": done["id"]}, "prompt": "ink"}).json()
+    response = api.delete(f"/videos/{done['id']}")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "in_use"
+    run_worker()
+    assert api.get(f"/videos/{edit['id']}").json()["status"] == "completed"
+    assert api.delete(f"/videos/{done['id']}").status_code == 200
+
+
+def test_delete_removes_inputs_nothing_else_uses(api, alice_key, settings, commit, run_worker):
+    api.key = alice_key
+    image = {"image_url": "data:image/png;base64," + base64.b64encode(png_bytes()).decode()}
+    first = _made(api, commit, run_worker, input_reference=image)
+    with commit():
+        remix = api.post(f"/videos/{first['id']}/remix", {"prompt": "again"}).json()
+    run_worker()
+    image_path = Path(Generation.objects.get(pk=_pk(first["id"])).recipe["image_path"])
+    assert api.delete(f"/videos/{first['id']}").status_code == 200
+    assert image_path.exists(), "the remix still uses the image"
+    assert Prompt.objects.count() == 1
+    assert api.delete(f"/videos/{remix['id']}").status_code == 200
+    assert not image_path.exists() and Prompt.objects.count() == 0
+
+
+def test_listing_survives_deleting_as_you_go(api, alice_key, commit, run_worker):
+    api.key = alice_key
+    for n in range(5):
+        _made(api, commit, run_worker, prompt=f"shot {n}")
+    deleted, after = 0, None
+    while True:
+        page = api.get("/videos", {"limit": 2, **({"after": after} if after else {})}).json()
+        for item in page["data"]:
+            assert api.delete(f"/videos/{item['id']}").status_code == 200
+            deleted += 1
+        if not page["has_more"]:
+            break
+        after = page["last_id"]
+    assert deleted == 5 and not Generation.objects.exists()
+
+
+def test_remix_of_a_derived_video_points_at_its_source(
+    api, alice_key, tiny_wan_settings, commit, run_worker
+):
+    api.key = alice_key
+    done = _made(api, commit, run_worker, size="32x32", model="wan", seconds="0.5", steps=2)
+    with commit():
+        edit = api.post("/videos/edits", {"video": {"id": done["id"]}, "prompt": "ink"}).json()
+    run_worker()
+    response = api.post(f"/videos/{edit['id']}/remix", {"prompt": "oil paint"})
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["code"] == "not_remixable"
+    assert done["id"] in error["message"]
+
+
+def test_a_key_never_reaches_outside_its_team(api, alice, bob, alice_project, commit):
+    api.key = api_key_create(
+        team=alice.memberships.get().team, user=alice, name="x", project=alice_project
+    )[1]
+    bobs_project = bob.memberships.get().team.projects.create(name="Bob's", created_by=bob)
+    ApiKey.objects.update(project=bobs_project)  # As a careless admin edit could.
+    assert api.get("/videos").json()["data"] == []
+    assert api.post("/videos", ANIMATIC).status_code == 404
+    assert not Generation.objects.filter(project=bobs_project).exists()

@@ -6,10 +6,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from studio.projects.models import Project
-from studio.teams.models import Membership, Team
+from studio.teams.models import WRITER_ROLES, Membership, Team
 from studio.teams.services import api_key_create, user_signup
-
-WRITER_ROLES = [Membership.Role.OWNER, Membership.Role.EDITOR]
 
 
 class Command(BaseCommand):
