@@ -71,10 +71,12 @@ def endpoint(*methods: str):
                 response = error_response(403, str(e) or "Not allowed.")
             except Exception:
                 logger.exception("API error on %s %s", request.method, request.path)
+                # A create may have been recorded before the failure: the SDK must not retry it.
                 response = error_response(
                     500,
                     "The studio hit an internal error; it has been logged.",
                     code="internal_error",
+                    headers={"x-should-retry": "false"} if request.method == "POST" else None,
                 )
             for name, value in headers.items():
                 response.setdefault(name, value)
