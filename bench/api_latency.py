@@ -42,9 +42,9 @@ def main() -> None:
         "videos.retrieve": lambda: client.videos.retrieve(video.id),
         "videos.list(limit=20)": lambda: client.videos.list(limit=20),
         "models.list": lambda: client.models.list(),
-        "download_content (thumbnail)": lambda: client.videos.download_content(
-            video.id, variant="thumbnail"
-        ).content,
+        "download_content (thumbnail)": lambda: (
+            client.videos.download_content(video.id, variant="thumbnail").content
+        ),
     }
     print("| call | median ms | p95 ms |\n|---|---|---|")
     for name, fn in rows.items():

@@ -28,6 +28,7 @@ urlpatterns = [
     path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
+    path("clips/<int:pk>/remix/", gallery.clip_remix_view, name="clip-remix"),
     path("keys/", teams.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", teams.api_key_revoke_view, name="api-key-revoke"),
     path("v1/", include("studio.api.urls")),

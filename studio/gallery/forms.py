@@ -59,3 +59,14 @@ class DeriveForm(forms.Form):
             field = FIELD_FOR.get(e.field or "")
             self.add_error(field if field in self.fields else None, e.message)
         return data
+
+
+class RemixForm(forms.Form):
+    """The clip's recipe and seed again, with a new prompt."""
+
+    text = forms.CharField(
+        label="New prompt",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "The same shot, in a snowstorm"}),
+        error_messages={"required": "Write the new prompt."},
+    )

@@ -7,9 +7,10 @@ from django.http import FileResponse, Http404, HttpResponse, StreamingHttpRespon
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from studio.gallery.forms import DeriveForm
+from generation.spec import GenerationError
+from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.models import Clip
-from studio.gallery.services import clip_derive
+from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.projects.access import get_project_for_user
 
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -23,12 +24,16 @@ def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
     return clip
 
 
-def _clip_page(request, clip: Clip, form: DeriveForm, status: int = 200):
+def _clip_page(
+    request, clip: Clip, form: DeriveForm, remix_form: RemixForm | None = None, status: int = 200
+):
     context = {
         "clip": clip,
         "g": clip.generation,
         "project": clip.project,
         "form": form,
+        "remix_form": remix_form or RemixForm(),
+        "remixable": clip.generation.mode in REMIXABLE,
         "derived": Clip.objects.filter(parent_clip=clip).select_related("generation"),
         "can_edit": clip.project.user_role in ("owner", "editor"),
     }
@@ -56,6 +61,20 @@ def clip_derive_view(request, pk: int):
         notes=form.notes,
     )
     return redirect("project-detail", pk=clip.project_id)
+
+
+@login_required
+@require_POST
+def clip_remix_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk, role="editor")
+    form = RemixForm(request.POST)
+    if form.is_valid():
+        try:
+            clip_remix(clip=clip, user=request.user, text=form.cleaned_data["text"])
+            return redirect("project-detail", pk=clip.project_id)
+        except GenerationError as e:
+            form.add_error("text", e.message)
+    return _clip_page(request, clip, DeriveForm(clip=clip), remix_form=form, status=400)
 
 
 def _read_range(path: str, start: int, length: int, chunk: int = 1 << 16):

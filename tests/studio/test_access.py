@@ -46,7 +46,26 @@ def urls(project, g, clip):
         ("get", reverse("clip-poster", args=[clip.pk])),
         ("get", reverse("clip-download", args=[clip.pk])),
         ("post", reverse("clip-derive", args=[clip.pk])),
+        ("post", reverse("clip-remix", args=[clip.pk])),
     ]
+
+
+def test_every_url_of_a_team_object_is_checked(alice_things):
+    """A new page for a project, generation or clip must join the list above."""
+    from studio.urls import urlpatterns
+
+    covered = {url for _, url in urls(*alice_things)}
+    project, g, clip = alice_things
+    for pattern in urlpatterns:
+        route = str(pattern.pattern)
+        if (
+            not getattr(pattern, "name", None)
+            or "<" not in route
+            or pattern.name == "api-key-revoke"
+        ):
+            continue  # API keys are not team objects of this kind; test_api_keys covers them.
+        pk = g.pk if "uuid" in route else (project.pk if "projects" in route else clip.pk)
+        assert reverse(pattern.name, args=[pk]) in covered, pattern.name
 
 
 def test_other_team_gets_404_everywhere(client, bob, alice_things):

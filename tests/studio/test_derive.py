@@ -125,3 +125,35 @@ def test_other_team_cannot_derive(client, bob, make_clip):
     client.force_login(bob)
     response = client.post(reverse("clip-derive", args=[source.pk]), {"mode": "interpolate"})
     assert response.status_code == 404
+
+
+def test_remix_from_the_clip_page(
+    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    source = make_clip()
+    page = alice_client.get(reverse("clip-detail", args=[source.pk])).content.decode()
+    assert 'id="remix"' in page and "seed (3) with a new prompt" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            reverse("clip-remix", args=[source.pk]), {"text": "a kite over snow"}
+        )
+    assert response.status_code == 302
+    run_worker()
+    remix = Clip.objects.exclude(pk=source.pk).get()
+    g = remix.generation
+    assert remix.parent_clip == source and g.prompt.text == "a kite over snow"
+    assert (g.recipe["seed"], g.recipe["camera_motion"], g.recipe["num_frames"]) == (
+        3,
+        "pan_left",
+        5,
+    )
+    assert g.recipe["prompt"] != source.generation.recipe["prompt"]
+
+
+def test_remix_needs_a_prompt_and_an_editor(alice_client, client, bob, make_clip):
+    source = make_clip()
+    response = alice_client.post(reverse("clip-remix", args=[source.pk]), {"text": ""})
+    assert response.status_code == 400 and "Write the new prompt." in response.content.decode()
+    client.force_login(bob)
+    assert client.post(reverse("clip-remix", args=[source.pk]), {"text": "x"}).status_code == 404
+    assert Clip.objects.count() == 1
