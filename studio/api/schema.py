@@ -90,6 +90,16 @@ ERRORS = {
 }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same value when retrying: within 24 h the first video is "
+    "returned instead of starting another job (409 while the first is still being created).",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
+
 def _op(
     operation_id: str,
     summary: str,
@@ -105,10 +115,12 @@ def _op(
     op = {"operationId": operation_id, "summary": summary, "tags": [tag]}
     if description:
         op["description"] = description
+    if body:
+        # Every create accepts an idempotency key, so a retried request cannot start two jobs.
+        parameters = [*(parameters or []), IDEMPOTENCY_KEY]
+        op["requestBody"] = body
     if parameters:
         op["parameters"] = parameters
-    if body:
-        op["requestBody"] = body
     codes = sorted({"401", "429", *errors.split()})
     op["responses"] = {**responses, **{c: _ref(ERRORS[c][0], "responses") for c in codes}}
     return op

@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -418,3 +419,39 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
         if caller.projects().filter(pk=place["project_id"]).exists():
             return datetime.fromisoformat(place["queued_at"]), pk
     raise ApiError(404, f"No video found with id {after!r}.", param="after", code="video_not_found")
+
+
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def idempotent(caller: Caller, token: str, make: Callable[[], Generation]) -> Generation:
+    """Run `make` once per key and `Idempotency-Key`; a retry gets the first result.
+
+    A timed-out create that the client retries must not start a second job.
+    """
+    token = token.strip()
+    if not token:
+        return make()
+    slot = f"studio:api:idem:{caller.key.pk}:{hashlib.sha256(token.encode()).hexdigest()}"
+    try:
+        conn = django_rq.get_connection("default")
+        claimed = conn.set(slot, "pending", nx=True, ex=IDEMPOTENCY_TTL_S)
+    except Exception:
+        logger.warning("Idempotency is off: Redis did not answer", exc_info=True)
+        return make()
+    if not claimed:
+        first = conn.get(slot)
+        if first in (None, b"pending"):
+            raise ApiError(
+                409,
+                "A request with this Idempotency-Key is still being handled; retry shortly.",
+                code="idempotency_key_in_use",
+            )
+        return visible_generation(caller, first.decode())
+    try:
+        generation = make()
+    except BaseException:
+        conn.delete(slot)
+        raise
+    conn.set(slot, str(generation.pk), ex=IDEMPOTENCY_TTL_S)
+    return generation

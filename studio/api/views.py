@@ -94,16 +94,21 @@ def _video(generation: Generation, status: int = 200) -> JsonResponse:
     return response
 
 
-def _reloaded(generation: Generation) -> Generation:
-    return Generation.objects.select_related("prompt", "source_clip", "clip").get(pk=generation.pk)
+def _created(request, caller, make) -> JsonResponse:
+    token = request.headers.get("Idempotency-Key", "")
+    generation = services.idempotent(caller, token, make)
+    return _video(
+        Generation.objects.select_related("prompt", "source_clip", "clip").get(pk=generation.pk)
+    )
 
 
 @endpoint("GET", "POST")
 def videos(request, caller):
     if request.method == "POST":
         data, files = params.read_body(request)
-        generation = services.video_create(caller=caller, data=data, files=files)
-        return _video(_reloaded(generation))
+        return _created(
+            request, caller, lambda: services.video_create(caller=caller, data=data, files=files)
+        )
     return _video_list(request, caller)
 
 
@@ -167,19 +172,25 @@ def video_content(request, caller, video: str):
 def video_remix(request, caller, video: str):
     source = services.visible_generation(caller, video)
     data, _ = params.read_body(request)
-    return _video(_reloaded(services.video_remix(caller=caller, source=source, data=data)))
+    return _created(
+        request, caller, lambda: services.video_remix(caller=caller, source=source, data=data)
+    )
 
 
 @endpoint("POST")
 def video_extensions(request, caller):
     data, files = params.read_body(request)
-    return _video(_reloaded(services.video_extend(caller=caller, data=data, files=files)))
+    return _created(
+        request, caller, lambda: services.video_extend(caller=caller, data=data, files=files)
+    )
 
 
 @endpoint("POST")
 def video_edits(request, caller):
     data, files = params.read_body(request)
-    return _video(_reloaded(services.video_edit(caller=caller, data=data, files=files)))
+    return _created(
+        request, caller, lambda: services.video_edit(caller=caller, data=data, files=files)
+    )
 
 
 def _model_json(info) -> dict:

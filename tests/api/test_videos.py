@@ -629,3 +629,19 @@ def test_a_key_never_reaches_outside_its_team(api, alice, bob, alice_project, co
     assert api.get("/videos").json()["data"] == []
     assert api.post("/videos", ANIMATIC).status_code == 404
     assert not Generation.objects.filter(project=bobs_project).exists()
+
+
+def test_idempotency_key_makes_a_retried_create_return_the_first_video(api, alice_key, commit):
+    api.key = alice_key
+    with commit():
+        first = api.post("/videos", ANIMATIC, HTTP_IDEMPOTENCY_KEY="req-1").json()
+        again = api.post("/videos", ANIMATIC, HTTP_IDEMPOTENCY_KEY="req-1").json()
+        other = api.post("/videos", ANIMATIC, HTTP_IDEMPOTENCY_KEY="req-2").json()
+    assert first["id"] == again["id"] != other["id"]
+    assert Generation.objects.count() == 2
+    # A failed attempt does not use the key up.
+    bad = api.post("/videos", {**ANIMATIC, "size": "1x1"}, HTTP_IDEMPOTENCY_KEY="req-3")
+    assert bad.status_code == 400
+    with commit():
+        good = api.post("/videos", ANIMATIC, HTTP_IDEMPOTENCY_KEY="req-3")
+    assert good.status_code == 200 and Generation.objects.count() == 3
