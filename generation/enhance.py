@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.spec import GenerationError, Progress, check_cancel
+from generation.spec import GenerationError, Progress, check_cancel, check_frames
 
 INTERPOLATION_FACTORS = (2, 3, 4)
 UPSCALE_FACTORS = (2, 4)
@@ -38,18 +38,6 @@ def register_interpolator(name: str, fn: Interpolator) -> None:
 
 def interpolators() -> list[str]:
     return sorted(_INTERPOLATORS)
-
-
-def _check_frames(frames: np.ndarray) -> np.ndarray:
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise GenerationError(
-            f"Expected frames as a (T, H, W, 3) uint8 array, got shape {frames.shape} "
-            f"and dtype {frames.dtype}."
-        )
-    if frames.shape[0] == 0:
-        raise GenerationError("The clip has no frames.", field="video_path")
-    return frames
 
 
 def _duplicate(f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) -> np.ndarray:
@@ -171,7 +159,7 @@ def interpolate(
 
     Play the result at `factor` times the fps to keep the clip's duration.
     """
-    frames = _check_frames(frames)
+    frames = check_frames(frames, what="frames in the clip", field="video_path")
     if factor not in INTERPOLATION_FACTORS:
         allowed = ", ".join(f"×{f}" for f in INTERPOLATION_FACTORS)
         raise GenerationError(
@@ -280,7 +268,7 @@ def upscale_with_info(
     `backend="auto"` prefers Real-ESRGAN and falls back to Lanczos with a note when the
     package cannot load or its output is implausible; `backend="realesrgan"` raises instead.
     """
-    frames = _check_frames(frames)
+    frames = check_frames(frames, what="frames in the clip", field="video_path")
     if scale not in UPSCALE_FACTORS:
         allowed = ", ".join(f"×{s}" for s in UPSCALE_FACTORS)
         raise GenerationError(

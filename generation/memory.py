@@ -13,6 +13,8 @@ import os
 import struct
 from pathlib import Path
 
+from generation.spec import GenerationError
+
 GIB = 1024**3
 
 DTYPE_BYTES = {
@@ -51,9 +53,19 @@ def fmt_gb(n: float) -> str:
 
 def safetensors_param_count(path: str | Path) -> int:
     """Count the parameters in one .safetensors file by reading only its JSON header."""
-    with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
+    try:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            if size > 100 * 2**20:  # Real headers are kilobytes; this is a corrupt file.
+                raise ValueError(f"a {size}-byte header")
+            header = json.loads(f.read(size))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+    except (OSError, struct.error, ValueError) as exc:  # UnicodeDecodeError is a ValueError.
+        raise GenerationError(
+            f"The model file {path} is unreadable or truncated ({exc}); copy it again.",
+            field="engine",
+        ) from None
     total = 0
     for name, entry in header.items():
         if name == "__metadata__":

@@ -235,6 +235,19 @@ class Capabilities:
             )
 
 
+def check_frames(frames: Any, *, what: str = "frames", field: str | None = None) -> np.ndarray:
+    """Return `frames` as an array if it is a non-empty (T, H, W, 3) uint8 clip; else raise."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise GenerationError(
+            f"Expected {what} as a (T, H, W, 3) uint8 array, got shape {frames.shape} "
+            f"and dtype {frames.dtype}."
+        )
+    if frames.shape[0] == 0:
+        raise GenerationError(f"There are no {what}.", field=field)
+    return frames
+
+
 @dataclass
 class VideoResult:
     """Frames as a (T, H, W, 3) uint8 array, with the fps to play them at."""
@@ -245,14 +258,7 @@ class VideoResult:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        f = self.frames
-        if f.ndim != 4 or f.shape[-1] != 3 or f.dtype != np.uint8:
-            raise GenerationError(
-                f"An engine returned frames of shape {f.shape} and dtype {f.dtype}; "
-                "expected (T, H, W, 3) uint8."
-            )
-        if f.shape[0] == 0:
-            raise GenerationError("The engine produced no frames.")
+        self.frames = check_frames(self.frames, what="frames from the engine")
 
     @property
     def num_frames(self) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.spec import GenerationError
+from generation.spec import GenerationError, check_frames
 
 MAX_IMAGE_PIXELS = 40_000_000
 """Refuse input images above this many pixels before decoding them (decompression bombs)."""
@@ -46,18 +46,6 @@ class VideoInfo:
     codec: str
     pix_fmt: str
     metadata: dict[str, str] = field(default_factory=dict)
-
-
-def _check_frames(frames: np.ndarray, *, what: str = "frames") -> np.ndarray:
-    frames = np.asarray(frames)
-    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-        raise GenerationError(
-            f"Expected {what} as a (T, H, W, 3) uint8 array, got shape {frames.shape} "
-            f"and dtype {frames.dtype}."
-        )
-    if frames.shape[0] == 0:
-        raise GenerationError(f"There are no {what} to write.")
-    return frames
 
 
 @contextlib.contextmanager
@@ -104,7 +92,7 @@ def encode_mp4(
     """
     import av
 
-    frames = _check_frames(frames)
+    frames = check_frames(frames)
     t, h, w, _ = frames.shape
     h2, w2 = h - h % 2, w - w % 2
     if h2 < 2 or w2 < 2:
@@ -253,7 +241,7 @@ def write_poster(
     """Save one frame (the middle one by default, which rarely is a fade) as a JPEG."""
     from PIL import Image
 
-    frames = _check_frames(frames)
+    frames = check_frames(frames)
     n = frames.shape[0]
     i = n // 2 if index is None else index
     if not -n <= i < n:
@@ -272,7 +260,7 @@ def write_spritesheet(
     """Save a JPEG grid of evenly spaced frames, first and last included, for scrubbing."""
     from PIL import Image
 
-    frames = _check_frames(frames)
+    frames = check_frames(frames)
     n, h, w, _ = frames.shape
     tiles = max(1, min(tiles, n))
     columns = max(1, min(columns, tiles))
@@ -290,8 +278,8 @@ def write_spritesheet(
 
 def crossfade_concat(a: np.ndarray, b: np.ndarray, overlap: int) -> np.ndarray:
     """Join two clips, fading linearly from `a` into `b` over `overlap` shared frames."""
-    a = _check_frames(a, what="frames of the first clip")
-    b = _check_frames(b, what="frames of the second clip")
+    a = check_frames(a, what="frames of the first clip")
+    b = check_frames(b, what="frames of the second clip")
     if a.shape[1:] != b.shape[1:]:
         raise GenerationError(
             f"Cannot join clips of different sizes: {a.shape[2]}×{a.shape[1]} and "
@@ -369,7 +357,12 @@ def recipe_metadata(recipe: Mapping[str, Any]) -> dict[str, str]:
 
 def read_recipe(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Return the JSON recipe embedded by `recipe_metadata`, or None if there is none."""
-    text = probe(path).metadata.get(RECIPE_KEY)
+    return recipe_from_metadata(probe(path).metadata)
+
+
+def recipe_from_metadata(metadata: Mapping[str, str]) -> dict[str, Any] | None:
+    """The recipe in tags `probe` already read, so a caller with a VideoInfo opens no file."""
+    text = metadata.get(RECIPE_KEY)
     if not text:
         return None
     try:

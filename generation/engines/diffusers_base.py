@@ -626,8 +626,8 @@ class DiffusersEngine:
         caps = self.capabilities
         shorter = caps.round_frames(max(caps.min_frames, request.num_frames // 2))
         advice = (
-            f"Try a smaller size (e.g. {request.width // 2 // 16 * 16}×"
-            f"{request.height // 2 // 16 * 16}) or fewer frames (e.g. {shorter})"
+            f"Try a smaller size (e.g. {caps.fit_size(request.width // 2)}×"
+            f"{caps.fit_size(request.height // 2)}) or fewer frames (e.g. {shorter})"
         )
         if self.device != "cpu" and self.offload in ("none", "model"):
             advice += ", or set the engine's offload to " + (

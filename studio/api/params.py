@@ -72,12 +72,15 @@ def number(
     name: str,
     *,
     default: Any = None,
+    required: bool = False,
     integer: bool = False,
     low: float | None = None,
     high: float | None = None,
 ) -> Any:
     value = data.get(name)
     if value is None or value == "":
+        if required:
+            raise ApiError(400, f"Missing required parameter: '{name}'.", param=name)
         return default
     kind = "an integer" if integer else "a number"
     try:

@@ -76,11 +76,10 @@ def engine_for(model: str, *, mode: str) -> EngineInfo:
     """The engine a `model` names, checked for `mode`; errors list the engines that fit."""
     info = engine_info(model) if model else None
     if info is None:
-        known = ", ".join(e.id for e in available_engines(modes={mode})) or "none"
         raise ApiError(
             400,
             f"Unknown model {model!r}. Models here that can do "
-            f"{MODE_LABELS[mode].lower()}: {known}.",
+            f"{MODE_LABELS[mode].lower()}: {_engines_with(mode)}.",
             param="model",
             code="model_not_found",
         )
@@ -147,7 +146,7 @@ def visible_generation(caller: Caller, video_id: str, *, param: str | None = Non
 
 
 def completed_clip(generation: Generation, *, param: str | None = None) -> Clip:
-    clip = Clip.objects.filter(generation=generation).first()
+    clip = getattr(generation, "clip", None)  # Loaded with the generation; None until done.
     if generation.status != Generation.Status.SUCCEEDED or clip is None:
         raise ApiError(
             400,
@@ -341,7 +340,7 @@ def video_extend(*, caller: Caller, data: dict, files: dict) -> Generation:
         files=files,
         mode=f"extend_{direction}",
         prompt=params.text(data, "prompt", required=True),
-        seconds=params.number(data, "seconds", low=0.05, high=MAX_SECONDS) or _missing("seconds"),
+        seconds=params.number(data, "seconds", required=True, low=0.05, high=MAX_SECONDS),
     )
 
 
@@ -354,10 +353,6 @@ def video_edit(*, caller: Caller, data: dict, files: dict) -> Generation:
         prompt=params.text(data, "prompt", required=True),
         strength=params.number(data, "strength", default=0.6, low=0.0, high=1.0),
     )
-
-
-def _missing(name: str):
-    raise ApiError(400, f"Missing required parameter: '{name}'.", param=name)
 
 
 def video_delete(*, caller: Caller, generation: Generation) -> None:

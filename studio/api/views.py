@@ -4,7 +4,7 @@ import functools
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
@@ -67,8 +67,6 @@ def endpoint(*methods: str):
                 response = error_response(400, f"The request body is malformed: {e}.")
             except Http404 as e:
                 response = error_response(404, str(e) or "Not found.", code="not_found")
-            except PermissionDenied as e:
-                response = error_response(403, str(e) or "Not allowed.")
             except Exception:
                 logger.exception("API error on %s %s", request.method, request.path)
                 # A create may have been recorded before the failure: the SDK must not retry it.

@@ -52,7 +52,7 @@ class SourceVideo:
         Its recipe tags are someone else's input: only well-typed fields are kept.
         """
         info = video.probe(path)
-        tags = video.read_recipe(path)
+        tags = video.recipe_from_metadata(info.metadata)
         tags = tags if isinstance(tags, dict) else {}
         recipe: dict[str, Any] = {
             k: tags[k]

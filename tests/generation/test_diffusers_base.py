@@ -131,6 +131,14 @@ def test_param_counts_come_from_safetensors_headers(tmp_path):
     assert engine(model=str(tmp_path), dtype="bfloat16").weight_bytes("text_to_video") == 56
 
 
+@pytest.mark.parametrize("content", [b"", b"\x05\x00", b"\x10" + b"\x00" * 7 + b"{not json}"])
+def test_a_truncated_weights_file_is_a_clear_error(tmp_path, content):
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "transformer" / "a.safetensors").write_bytes(content)
+    with pytest.raises(GenerationError, match="unreadable or truncated"):
+        memory.component_param_counts(tmp_path)
+
+
 def test_unreadable_checkpoints_fall_back_to_family_constants():
     eng = engine(model="org/not-cached-anywhere", local_files_only=True)
     assert eng.param_counts() == {k: int(v) for k, v in DiffusersEngine.fallback_params.items()}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny._tokenizer import word_tokenizer
+from tests.tiny._tokenizer import t5_encoder, word_tokenizer
 
 # Words the tests' prompts use; anything else maps to <unk>, which is fine for random
 # weights, but a real vocabulary keeps the tokenizer's padding and truncation realistic.
@@ -41,24 +41,6 @@ TEXT_LEN = 16
 def tiny_tokenizer():
     """Build the T5-like tokenizer offline: pad 0, eos 1, unk 2, then `WORDS`."""
     return word_tokenizer(WORDS.split(), model_max_length=TEXT_LEN)
-
-
-def _text_encoder(vocab_size: int):
-    from transformers import T5Config, T5EncoderModel
-
-    config = T5Config(
-        vocab_size=vocab_size,
-        d_model=32,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        dropout_rate=0.0,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    return T5EncoderModel(config).eval()
 
 
 def _vae():
@@ -129,7 +111,7 @@ def _build(path, *, image_to_video: bool) -> Path:
     torch.manual_seed(0)
     vae = _vae()
     torch.manual_seed(0)
-    text_encoder = _text_encoder(len(tokenizer))
+    text_encoder = t5_encoder(len(tokenizer))
     scheduler = CogVideoXDDIMScheduler(
         beta_schedule="scaled_linear",
         beta_start=0.00085,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny._tokenizer import t5_encoder
+
 # Words the tests' prompts use; anything else falls back to <unk>, which is fine for
 # random weights but the vocabulary keeps the tokenizer realistic.
 WORDS = [
@@ -73,7 +75,6 @@ def build_tiny_ltx(path) -> Path:
         LTXPipeline,
         LTXVideoTransformer3DModel,
     )
-    from transformers import T5Config, T5EncoderModel
 
     path = Path(path)
     tokenizer = _tokenizer()
@@ -111,20 +112,7 @@ def build_tiny_ltx(path) -> Path:
         decoder_causal=False,
     )
     torch.manual_seed(0)
-    text_encoder = T5EncoderModel(
-        T5Config(
-            vocab_size=len(tokenizer),
-            d_model=32,
-            d_kv=8,
-            d_ff=37,
-            num_layers=2,
-            num_heads=4,
-            relative_attention_num_buckets=8,
-            dropout_rate=0.0,
-            pad_token_id=0,
-            eos_token_id=1,
-        )
-    ).eval()
+    text_encoder = t5_encoder(len(tokenizer))
     pipe = LTXPipeline(
         scheduler=FlowMatchEulerDiscreteScheduler(),
         vae=vae,

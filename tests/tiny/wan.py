@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tiny._tokenizer import word_tokenizer
+from tests.tiny._tokenizer import t5_encoder, word_tokenizer
 
 # Enough everyday English that test prompts tokenize to real ids, not <unk>; the tiny
 # UMT5 has 64 embeddings, so the vocabulary stays at 64 entries.
@@ -35,7 +35,6 @@ def build_tokenizer():
 def _text_parts() -> dict:
     import torch
     from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler
-    from transformers import UMT5Config, UMT5EncoderModel
 
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
@@ -46,19 +45,7 @@ def _text_parts() -> dict:
         temperal_downsample=[False, True, True],
     )
     torch.manual_seed(0)
-    config = UMT5Config(
-        vocab_size=64,
-        d_model=32,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        dropout_rate=0.0,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    text_encoder = UMT5EncoderModel(config).eval()
+    text_encoder = t5_encoder(64, umt5=True)
     return {
         "vae": vae,
         "text_encoder": text_encoder,
