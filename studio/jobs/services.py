@@ -55,7 +55,9 @@ def generation_submit(
     info = engine_info(engine_id)
     if info is None:
         raise GenerationError(f"Engine {engine_id!r} is not available here.", field="engine")
-    info.capabilities.validate(request, engine_label=info.label)
+    # Limits apply to what the user wrote, not to the preset phrases composed around it.
+    checked = request.replace(prompt=prompt.text.strip()) if prompt is not None else request
+    info.capabilities.validate(checked, engine_label=info.label)
     generation = Generation.objects.create(
         project=project,
         prompt=prompt,

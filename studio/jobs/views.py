@@ -6,17 +6,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 from generation.spec import GenerationError
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_cancel
-from studio.projects.access import get_project_for_user
+from studio.projects.access import check_project_access, get_project_for_user
+from studio.projects.views import project_page
 from studio.prompts.forms import PromptForm
 from studio.prompts.recipes import FIELD_FOR
 from studio.prompts.services import prompt_submit
 
 
 def _get_generation_for_user(request, pk, *, role: str = "viewer") -> Generation:
-    generation = Generation.objects.filter(pk=pk).first()
+    generation = Generation.objects.select_related("project__team", "prompt").filter(pk=pk).first()
     if generation is None:
         raise Http404("No such generation.")
-    get_project_for_user(request.user, generation.project_id, role=role)
+    check_project_access(request.user, generation.project, role=role)
     return generation
 
 
@@ -35,17 +36,10 @@ def generate(request, pk: int):
     if not request.htmx:
         if generation is not None:
             return redirect("project-detail", pk=project.pk)
-        return render(
-            request,
-            "projects/detail.html",
-            {"project": project, "form": form, "active": [], "page": None, "can_edit": True},
-            status=400,
-        )
+        return project_page(request, project, form, status=400)
+    # htmx swaps the form (with its errors, if any) in place, so this answers 200 either way.
     context = {"project": project, "form": form, "new_generation": generation}
-    response = render(request, "projects/detail.html#prompt-form", context)
-    if generation is None:
-        response.status_code = 200  # htmx swaps the form with its errors in place.
-    return response
+    return render(request, "projects/detail.html#prompt-form", context)
 
 
 @login_required

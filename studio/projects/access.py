@@ -11,6 +11,11 @@ def get_project_for_user(user, pk: int, *, role: str = "viewer") -> Project:
     project = Project.objects.select_related("team").filter(pk=pk).first()
     if project is None:
         raise Http404("No such project.")
+    return check_project_access(user, project, role=role)
+
+
+def check_project_access(user, project: Project, *, role: str = "viewer") -> Project:
+    """The same rule for a project already loaded (with its team) alongside a clip or job."""
     have = user_role(user, project.team_id)
     if have is None:
         raise Http404("No such project.")

@@ -13,7 +13,7 @@ from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.forms import PromptForm
-from studio.teams.selectors import teams_for_user
+from studio.teams.selectors import role_allows, teams_for_user
 
 CLIPS_PER_PAGE = 12
 
@@ -50,12 +50,19 @@ def project_list(request):
 @login_required
 def project_detail(request, pk: int):
     project = get_project_for_user(request.user, pk)
-    clips = Paginator(
-        project.clips.select_related("generation").order_by("-created_at", "-pk"), CLIPS_PER_PAGE
-    )
-    page = clips.get_page(request.GET.get("page"))
     if request.htmx and request.GET.get("page"):
+        page = _gallery_page(project, request.GET.get("page"))
         return render(request, "projects/detail.html#gallery", {"project": project, "page": page})
+    return project_page(request, project, PromptForm())
+
+
+def _gallery_page(project, number):
+    clips = project.clips.select_related("generation__prompt").order_by("-created_at", "-pk")
+    return Paginator(clips, CLIPS_PER_PAGE).get_page(number)
+
+
+def project_page(request, project, form, *, status: int = 200):
+    """The whole project page; a failed submit without JavaScript shows it with the form's errors."""
     # Running and queued jobs, and the last day's failures so their reasons stay visible.
     recent = timezone.now() - timedelta(days=1)
     active = (
@@ -64,15 +71,11 @@ def project_detail(request, pk: int):
         .select_related("prompt")
         .order_by("-queued_at")[:20]
     )
-    form = PromptForm()
-    return render(
-        request,
-        "projects/detail.html",
-        {
-            "project": project,
-            "page": page,
-            "active": active,
-            "form": form,
-            "can_edit": project.user_role in ("owner", "editor"),
-        },
-    )
+    context = {
+        "project": project,
+        "page": _gallery_page(project, request.GET.get("page")),
+        "active": active,
+        "form": form,
+        "can_edit": role_allows(project.user_role, "editor"),
+    }
+    return render(request, "projects/detail.html", context, status=status)

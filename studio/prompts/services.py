@@ -20,19 +20,19 @@ def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
     image_path = prompt.image.path if prompt.image else None
     try:
         request, notes = build_request(prompt, image_path=image_path)
+        if image_path:
+            prompt.mode = request.mode
+            prompt.save(update_fields=["mode"])
+        return generation_submit(
+            project=project,
+            user=user,
+            engine_id=prompt.engine,
+            request=request,
+            prompt=prompt,
+            notes=notes,
+        )
     except GenerationError:
         # The row rolls back with the transaction; the uploaded file would not.
         if prompt.image:
             prompt.image.delete(save=False)
         raise
-    if image_path:
-        prompt.mode = request.mode
-        prompt.save(update_fields=["mode"])
-    return generation_submit(
-        project=project,
-        user=user,
-        engine_id=prompt.engine,
-        request=request,
-        prompt=prompt,
-        notes=notes,
-    )

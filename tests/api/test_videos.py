@@ -645,3 +645,14 @@ def test_idempotency_key_makes_a_retried_create_return_the_first_video(api, alic
     with commit():
         good = api.post("/videos", ANIMATIC, HTTP_IDEMPOTENCY_KEY="req-3")
     assert good.status_code == 200 and Generation.objects.count() == 3
+
+
+def test_prompt_limit_counts_what_the_user_wrote(api, alice_key, tiny_wan_settings, commit):
+    api.key = alice_key
+    body = {"prompt": "w" * 1990, "model": "wan", "size": "32x32", "seconds": "0.5",
+            "camera_motion": "dolly_in", "style": "cinematic"}  # fmt: skip
+    with commit():
+        response = api.post("/videos", body)
+    assert response.status_code == 200, response.json()
+    recipe = Generation.objects.get().recipe
+    assert len(recipe["prompt"]) > 2000 and recipe["prompt"].startswith("w" * 1990)
