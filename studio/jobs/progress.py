@@ -37,14 +37,16 @@ def preview_data_uri(frame) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _send(generation: Generation, html: str) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        generation.group_name, {"type": "generation.progress", "html": html}
+    )
+
+
 def broadcast_generation(generation: Generation, *, preview: str | None = None) -> None:
     """Send the card to every member watching the project; never fail the job over it."""
     try:
-        layer = get_channel_layer()
-        html = render_card(generation, oob=True, preview=preview)
-        async_to_sync(layer.group_send)(
-            generation.group_name, {"type": "generation.progress", "html": html}
-        )
+        _send(generation, render_card(generation, oob=True, preview=preview))
     except Exception:
         logger.warning("Could not push progress for %s", generation.pk, exc_info=True)
 

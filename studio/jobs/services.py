@@ -38,6 +38,12 @@ def _enqueue_committed(generation_id: str) -> None:
         logger.warning(
             "Could not enqueue %s; the worker's reconcile will", generation_id, exc_info=True
         )
+    # Pages that have not shown this job yet (another member's, the API's) add its card.
+    from studio.jobs.progress import broadcast_generation  # progress imports services.
+
+    generation = Generation.objects.select_related("prompt").filter(pk=generation_id).first()
+    if generation is not None:
+        broadcast_generation(generation)
 
 
 @transaction.atomic
@@ -131,6 +137,10 @@ def generation_cancel(*, generation: Generation) -> Generation:
             cancel_requested=True
         )
     generation.refresh_from_db()
+    if generation.status == Generation.Status.CANCELLED:
+        from studio.jobs.progress import broadcast_generation  # progress imports services.
+
+        broadcast_generation(generation)  # A running job's worker sends its own final card.
     return generation
 
 

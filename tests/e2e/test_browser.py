@@ -1,6 +1,7 @@
 """A new user in Chromium: sign up, create a project, generate an animatic, watch it play."""
 
 import re
+import uuid
 
 import pytest
 
@@ -48,6 +49,8 @@ def test_sign_up_to_playing_clip(live_studio, browser_page):
 
     seen = page.evaluate("window.__seen")
     assert page.evaluate("window.__noReload") is True
+    # The response and the socket both bring the new card; the page keeps one.
+    assert page.locator("#jobs article[id^='generation-']").count() == 1
     assert len(set(seen)) >= 3, seen
     assert max(seen) > min(seen)
     card = page.inner_text("#jobs")
@@ -58,3 +61,35 @@ def test_sign_up_to_playing_clip(live_studio, browser_page):
     page.click("#jobs a[href^='/clips/']")
     page.wait_for_selector(".clip-page video")
     page.screenshot(path=str(ARTIFACTS / "studio-clip.png"), full_page=True)
+
+
+@pytest.fixture
+def project_key(alice, alice_project):
+    """Made before the browser starts: Django's ORM refuses to run inside Playwright's loop."""
+    from studio.teams.services import api_key_create
+
+    _, key = api_key_create(team=alice_project.team, user=alice, name="e2e", project=alice_project)
+    return alice_project.pk, key
+
+
+def test_a_job_started_from_the_api_appears_live(live_studio, project_key, browser_page):
+    from openai import OpenAI
+
+    project_id, key = project_key
+    page = browser_page
+    page.goto(f"{live_studio}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pass-123")
+    page.click("button[type=submit]")
+    page.goto(f"{live_studio}/projects/{project_id}/")
+    page.wait_for_function("document.querySelector('[ws-connect]') !== null")
+    page.wait_for_timeout(500)  # Let the websocket connect before the job starts.
+
+    client = OpenAI(base_url=f"{live_studio}/v1", api_key=key, max_retries=0)
+    video = client.videos.create(
+        prompt="a paper boat on a pond", model="animatic", seconds="1", size="128x72"
+    )
+    card = f"#jobs #generation-{uuid.UUID(video.id.removeprefix('video_'))}"
+    page.wait_for_selector(card, timeout=30_000)
+    page.wait_for_selector(f"{card} video", timeout=120_000)
+    assert "a paper boat on a pond" in page.inner_text(card)
