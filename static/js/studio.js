@@ -1,11 +1,23 @@
-// A pushed job card replaces the card with the same id. When the page has no such card yet
-// (a job another member or the API started, or the submit's own response arriving after
-// the socket), htmx reports no target: put the card at the top of the job list instead.
+// Job cards arrive two ways: the submit's own response inserts the new card at the top of
+// the job list, and the project's socket pushes every card of the project, which replaces
+// the card with the same id. Keep exactly one card per job, whichever comes first.
+
+// A pushed card with no card to replace (a job another member or the API started, or the
+// socket beating the submit's response) goes to the top of the job list.
 document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   const card = event.detail.content;
   const jobs = document.getElementById("jobs");
   if (jobs && card && card.id && card.id.startsWith("generation-")) {
     jobs.prepend(card);
     htmx.process(card);
+  }
+});
+
+// The submit's response inserting a card the socket already put there: skip it.
+document.addEventListener("htmx:oobBeforeSwap", (event) => {
+  const detail = event.detail;
+  const card = detail.fragment && detail.fragment.querySelector("[id^='generation-']");
+  if (detail.target.id === "jobs" && card && document.getElementById(card.id)) {
+    detail.shouldSwap = false;
   }
 });

@@ -10,13 +10,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from generation import video
-from generation.prompting import compose_prompt
 from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio.gallery.models import Clip
 from studio.jobs.engines import engine_info
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_submit
 from studio.prompts.models import Prompt
+from studio.prompts.recipes import engine_prompt
 
 
 def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
@@ -110,13 +110,9 @@ def clip_remix(*, clip: Clip, user, text: str) -> Generation:
             "The image this clip started from is gone, so it cannot be remixed.",
             field="image_path",
         )
-    if info.kind != "animatic":
-        text_for_engine = compose_prompt(
-            text, camera_motion=request.camera_motion, style=request.style
-        )
-    else:
-        text_for_engine = text
-    request = request.replace(prompt=text_for_engine)
+    request = request.replace(
+        prompt=engine_prompt(info, text, camera_motion=request.camera_motion, style=request.style)
+    )
     original = source.prompt
     prompt = Prompt.objects.create(
         project=clip.project,

@@ -23,6 +23,13 @@ FIELD_FOR = {
 }
 
 
+def engine_prompt(info: EngineInfo, text: str, *, camera_motion: str, style: str) -> str:
+    """What the engine reads: the animatic draws the words; models get the preset phrases."""
+    if info.kind == "animatic":
+        return text
+    return compose_prompt(text, camera_motion=camera_motion, style=style)
+
+
 def build_request(prompt: Prompt, *, image_path: str | None) -> tuple[GenerationRequest, list[str]]:
     """Resolve size, frame count and prompt text; raise GenerationError naming the field."""
     info: EngineInfo | None = engine_info(prompt.engine)
@@ -51,12 +58,9 @@ def build_request(prompt: Prompt, *, image_path: str | None) -> tuple[Generation
             f"{info.label} makes {caps.frame_rule}: {num_frames} frames "
             f"({num_frames / prompt.fps:.2f} s) instead of {wanted}."
         )
-    if info.kind == "animatic":
-        text = prompt.text.strip()
-    else:
-        text = compose_prompt(
-            prompt.text.strip(), camera_motion=prompt.camera_motion, style=prompt.style_preset
-        )
+    text = engine_prompt(
+        info, prompt.text.strip(), camera_motion=prompt.camera_motion, style=prompt.style_preset
+    )
     request = GenerationRequest(
         mode="image_to_video" if image_path else "text_to_video",
         prompt=text,

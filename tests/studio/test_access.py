@@ -115,3 +115,10 @@ def test_signup_creates_personal_team_and_logs_in(client):
     assert "dora&#x27;s team" in page
     client.post(reverse("logout"))
     assert client.get(reverse("project-list")).status_code == 302
+
+
+def test_an_expired_session_sends_htmx_to_the_login_page(client, alice_things):
+    _, g, _ = alice_things
+    response = client.get(reverse("generation-detail", args=[g.pk]), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/login/?next=")
