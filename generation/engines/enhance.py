@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from generation import memory
 from generation.spec import (
     Capabilities,
     GenerationError,
@@ -11,6 +12,9 @@ from generation.spec import (
     Progress,
     VideoResult,
 )
+
+if TYPE_CHECKING:
+    from generation.video import VideoInfo
 
 MAX_OUTPUT_SIDE = 3840
 """Upscaled frames larger than 4K UHD would exhaust a worker's memory for a whole clip."""
@@ -44,7 +48,7 @@ class EnhanceEngine:
 
     def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         from generation import enhance
-        from generation.video import read_video
+        from generation.video import probe, read_video
 
         if request.mode not in self.capabilities.modes:
             raise GenerationError(f"{self.label} does not support {request.mode}.", field="mode")
@@ -55,6 +59,7 @@ class EnhanceEngine:
             raise GenerationError(
                 f"Upscaling supports ×2 and ×4; ×{scale} is not one of them.", field="scale"
             )
+        self._check_fits(probe(request.video_path), request)
         frames, info = read_video(request.video_path)
         src_fps = info.fps or float(request.fps)
         if request.mode == "interpolate":
@@ -66,13 +71,6 @@ class EnhanceEngine:
                 f"{src_fps:g} → {fps:g} fps."
             )
             return VideoResult(out, fps, notes=[note], info={"method": method})
-        side = max(info.width, info.height) * scale
-        if side > MAX_OUTPUT_SIDE:
-            raise GenerationError(
-                f"Upscaling {info.width}×{info.height} by ×{scale} would exceed "
-                f"{MAX_OUTPUT_SIDE}px; choose a smaller factor or a smaller clip.",
-                field="scale",
-            )
         model = str(request.options.get("upscale_model", "general"))
         backend = str(request.options.get("upscaler", self.upscaler))
         out, used = enhance.upscale_with_info(
@@ -84,3 +82,28 @@ class EnhanceEngine:
             notes=[used.note],
             info={"backend": used.backend, "model": used.model},
         )
+
+    def _check_fits(self, info: VideoInfo, request: GenerationRequest) -> None:
+        """Refuse before decoding: the whole clip and its result are held in memory at once."""
+        scale = request.scale
+        if request.mode == "upscale":
+            side = max(info.width, info.height) * scale
+            if side > MAX_OUTPUT_SIDE:
+                raise GenerationError(
+                    f"Upscaling {info.width}×{info.height} by ×{scale} would exceed "
+                    f"{MAX_OUTPUT_SIDE}px; choose a smaller factor or a smaller clip.",
+                    field="scale",
+                )
+            out_frames, out_pixels = info.num_frames, info.width * info.height * scale**2
+        else:
+            out_frames, out_pixels = info.num_frames * scale, info.width * info.height
+        need = 3 * (info.num_frames * info.width * info.height + out_frames * out_pixels)
+        free = memory.available_ram()
+        if need > 0.8 * free:
+            raise GenerationError(
+                f"This needs about {memory.fmt_gb(need)} of memory for {info.num_frames} frames "
+                f"at {info.width}×{info.height}; the worker has {memory.fmt_gb(free)} free. "
+                "Choose a shorter clip or a smaller factor.",
+                field="video_path",
+                code="out_of_memory",
+            )

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 PREVIEW_WIDTH = 320
 PREVIEW_INTERVAL = 1.0
+SAVE_INTERVAL = 1.0  # Seconds between progress writes to the database.
 
 
 def render_card(generation: Generation, *, oob: bool = False, preview: str | None = None) -> str:
@@ -58,6 +59,7 @@ class JobProgress:
         self.generation = generation
         self.interval = settings.STUDIO_PROGRESS_INTERVAL if interval is None else interval
         self._last_sent = 0.0
+        self._last_saved = 0.0
         self._last_preview_at = 0.0
         self._preview: str | None = None
 
@@ -68,7 +70,10 @@ class JobProgress:
         self._last_sent = now
         g = self.generation
         g.step, g.total_steps = done, total
-        generation_progress(generation_id=str(g.pk), step=done, total=total)
+        # Pages get every push; the row (read by reloads, polls and the API) once a second.
+        if done >= total or now - self._last_saved >= SAVE_INTERVAL:
+            self._last_saved = now
+            generation_progress(generation_id=str(g.pk), step=done, total=total)
         if preview is not None and now - self._last_preview_at >= PREVIEW_INTERVAL:
             self._last_preview_at = now
             try:

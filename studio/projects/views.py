@@ -13,7 +13,7 @@ from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.forms import PromptForm
-from studio.teams.selectors import role_allows, teams_for_user
+from studio.teams.selectors import role_allows, teams_writable_by
 
 CLIPS_PER_PAGE = 12
 
@@ -24,9 +24,7 @@ class ProjectForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams_for_user(user).filter(
-            memberships__user=user, memberships__role__in=["owner", "editor"]
-        )
+        self.fields["team"].queryset = teams_writable_by(user)
 
 
 @login_required

@@ -1,8 +1,8 @@
 from django import forms
 
 from studio.projects.models import Project
-from studio.teams.models import WRITER_ROLES, ApiKey
-from studio.teams.selectors import teams_for_user
+from studio.teams.models import ApiKey
+from studio.teams.selectors import teams_writable_by
 
 
 class ProjectChoiceField(forms.ModelChoiceField):
@@ -26,9 +26,7 @@ class ApiKeyForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         # Viewers cannot generate, so a key acting as a viewer would be useless.
-        teams = teams_for_user(user).filter(
-            memberships__user=user, memberships__role__in=WRITER_ROLES
-        )
+        teams = teams_writable_by(user)
         self.fields["team"].queryset = teams.order_by("-personal", "name")
         self.fields["project"].queryset = (
             Project.objects.filter(team__in=teams)

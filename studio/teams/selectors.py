@@ -1,12 +1,13 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from studio.teams.models import ROLE_RANK, Membership, Team
+from studio.teams.models import ROLE_RANK, WRITER_ROLES, Membership, Team
 
 
-def teams_for_user(user: AbstractBaseUser | AnonymousUser):
+def teams_writable_by(user: AbstractBaseUser | AnonymousUser):
+    """Teams where the user may create things (projects, generations, API keys)."""
     if not user.is_authenticated:
         return Team.objects.none()
-    return Team.objects.filter(memberships__user=user)
+    return Team.objects.filter(memberships__user=user, memberships__role__in=WRITER_ROLES)
 
 
 def user_role(user: AbstractBaseUser | AnonymousUser, team_id: int) -> str | None:

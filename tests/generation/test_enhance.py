@@ -281,3 +281,15 @@ def test_engine_rejects_bad_inputs(clip, tmp_path):
     with pytest.raises(GenerationError) as err:
         engine.generate(GenerationRequest(mode="text_to_video", prompt="x"), NullProgress())
     assert err.value.field == "mode"
+
+
+def test_engine_refuses_what_would_not_fit_in_memory_before_decoding(clip, monkeypatch):
+    from generation import memory, video
+
+    monkeypatch.setattr(memory, "available_ram", lambda: 50_000)
+    decoded = []
+    monkeypatch.setattr(video, "read_video", lambda *a, **k: decoded.append(a))
+    request = GenerationRequest(mode="upscale", video_path=clip, scale=4)
+    with pytest.raises(GenerationError, match="needs about .* of memory") as err:
+        EnhanceEngine(upscaler="lanczos").generate(request, NullProgress())
+    assert err.value.code == "out_of_memory" and decoded == []
