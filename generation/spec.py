@@ -138,7 +138,8 @@ class Capabilities:
     needs_gpu: bool = False
     default_steps: int | None = None
     max_steps: int = 150
-    scales: tuple[int, ...] = ()
+    scales: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Factors each scaling mode (`interpolate`, `upscale`) accepts; a mode left out takes any."""
 
     @property
     def frame_rule(self) -> str:
@@ -227,8 +228,10 @@ class Capabilities:
             raise GenerationError(
                 f"{MODE_LABELS[r.mode]} needs an input video.", field="video_path"
             )
-        if r.mode in ("interpolate", "upscale") and self.scales and r.scale not in self.scales:
-            allowed = ", ".join(f"×{s}" for s in self.scales)
+        allowed_scales = self.scales.get(r.mode)
+        if allowed_scales and r.scale not in allowed_scales:
+            *rest, last = [f"×{s}" for s in allowed_scales]
+            allowed = f"{', '.join(rest)} and {last}" if rest else last
             raise GenerationError(
                 f"{MODE_LABELS[r.mode]} supports {allowed}; ×{r.scale} is not one of them.",
                 field="scale",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from generation import memory
+from generation.enhance import INTERPOLATION_FACTORS, UPSCALE_FACTORS
 from generation.spec import (
     Capabilities,
     GenerationError,
@@ -34,7 +35,6 @@ class EnhanceEngine:
         self.label = "Enhance (frame interpolation, upscaling)"
         self.interpolation = interpolation
         self.upscaler = upscaler
-        # `scales` serves both modes; upscaling narrows it to ×2/×4 in `generate`.
         self.capabilities = Capabilities(
             modes=frozenset({"interpolate", "upscale"}),
             min_size=16,
@@ -43,24 +43,17 @@ class EnhanceEngine:
             max_frames=10_000,
             min_fps=1,
             max_fps=120,
-            scales=(2, 3, 4),
+            scales={"interpolate": INTERPOLATION_FACTORS, "upscale": UPSCALE_FACTORS},
         )
 
     def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
         from generation import enhance
         from generation.video import probe, read_video
 
-        if request.mode not in self.capabilities.modes:
-            raise GenerationError(f"{self.label} does not support {request.mode}.", field="mode")
-        if not request.video_path:
-            raise GenerationError("Choose a clip to enhance.", field="video_path")
-        scale = request.scale
-        if request.mode == "upscale" and scale not in enhance.UPSCALE_FACTORS:
-            raise GenerationError(
-                f"Upscaling supports ×2 and ×4; ×{scale} is not one of them.", field="scale"
-            )
-        self._check_fits(probe(request.video_path), request)
-        frames, info = read_video(request.video_path)
+        self.capabilities.validate(request, engine_label=self.label)
+        scale, path = request.scale, str(request.video_path)  # validate requires the path.
+        self._check_fits(probe(path), request)
+        frames, info = read_video(path)
         src_fps = info.fps or float(request.fps)
         if request.mode == "interpolate":
             method = str(request.options.get("interpolation", self.interpolation))

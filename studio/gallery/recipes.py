@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from generation import video
-from generation.enhance import UPSCALE_FACTORS
 from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
 from studio.gallery.models import Clip
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
@@ -124,9 +123,6 @@ def build_derived_request(
         options={"upscale_model": upscale_model} if mode == "upscale" else {},
     )
     if mode in ("interpolate", "upscale"):
-        if mode == "upscale" and scale not in UPSCALE_FACTORS:
-            allowed = " and ".join(f"×{f}" for f in UPSCALE_FACTORS)
-            raise GenerationError(f"Upscaling supports {allowed}.", field="scale")
         if mode == "upscale" and max(src.width, src.height) * scale > caps.max_size:
             raise GenerationError(
                 f"×{scale} would make {src.width * scale}×{src.height * scale}; "

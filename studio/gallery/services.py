@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generation import video
@@ -158,11 +158,9 @@ def clip_spritesheet(*, clip: Clip) -> Path:
 
 
 def _input_in_use(path: str) -> bool:
-    return (
-        Generation.objects.filter(recipe__image_path=path).exists()
-        or Generation.objects.filter(recipe__last_image_path=path).exists()
-        or Generation.objects.filter(recipe__video_path=path).exists()
-    )
+    return Generation.objects.filter(
+        Q(recipe__image_path=path) | Q(recipe__last_image_path=path) | Q(recipe__video_path=path)
+    ).exists()
 
 
 def generation_delete(*, generation: Generation) -> None:
@@ -177,10 +175,10 @@ def generation_delete(*, generation: Generation) -> None:
     clip = Clip.objects.filter(generation=generation).first()
     files: list[Path] = []
     if clip is not None:
-        waiting = Generation.objects.filter(source_clip=clip, status__in=Generation.ACTIVE)
-        if waiting.exists():
+        waiting = Generation.objects.filter(source_clip=clip, status__in=Generation.ACTIVE).count()
+        if waiting:
             raise GenerationError(
-                f"{waiting.count()} job(s) are still being made from this video; "
+                f"{waiting} job(s) are still being made from this video; "
                 "delete it once they finish.",
                 code="in_use",
             )
