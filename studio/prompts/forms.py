@@ -44,8 +44,7 @@ class PromptForm(forms.ModelForm):
     )
     aspect_ratio = forms.ChoiceField(label="Aspect", choices=[(a, a) for a in ASPECT_RATIOS])
     resolution = forms.IntegerField(
-        label="Size (px)",
-        help_text="Long side in pixels.",
+        label="Long side (px)",
         min_value=16,
         max_value=4096,
         initial=512,
@@ -97,6 +96,16 @@ class PromptForm(forms.ModelForm):
         default = settings.STUDIO_DEFAULT_ENGINE
         self.fields["engine"].initial = default if default in ids else (ids[0] if ids else None)
         self.resolutions = RESOLUTIONS
+
+    ROWS = (
+        ("camera_motion", "style_preset", "aspect_ratio", "resolution"),
+        ("duration_s", "fps", "seed", "steps", "engine"),
+    )
+
+    @property
+    def rows(self):
+        """The controls laid out side by side under the prompt, row by row."""
+        return [[self[name] for name in row] for row in self.ROWS]
 
     def clean(self):
         data = super().clean()
