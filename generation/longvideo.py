@@ -145,7 +145,7 @@ def _extend(
     path: Path,
 ) -> VideoResult:
     """Extend `source` forward, in memory when the engine can, else through an MP4 file."""
-    in_memory = getattr(engine, "_extend_frames", None)
+    in_memory = getattr(engine, "extend_frames", None)  # Engines that extend in memory.
     if in_memory is not None:
         return in_memory(request, progress, source, fps)
     from generation.video import encode_mp4

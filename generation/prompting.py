@@ -170,7 +170,8 @@ def size_for(aspect: str, *, long_side: int, multiple: int = 16) -> tuple[int, i
     return snap(long_side * rw / rh), snap(long_side)
 
 
-def _camera(camera_motion: str) -> CameraMotion:
+def camera_motion_for(camera_motion: str) -> CameraMotion:
+    """The preset named `camera_motion` (blank is static); raise GenerationError if unknown."""
     try:
         return CAMERA_MOTIONS[camera_motion or "static"]
     except KeyError:
@@ -204,7 +205,7 @@ def compose_prompt(text: str, *, camera_motion: str = "static", style: str = "")
     as separate sentences so they read like the captions the models were trained on.
     An empty `camera_motion` means static.
     """
-    camera = _camera(camera_motion)
+    camera = camera_motion_for(camera_motion)
     preset = _style(style)
     parts = [text.strip().rstrip(".,;: ")]
     if preset:

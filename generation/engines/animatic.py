@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.prompting import CAMERA_MOTIONS
+from generation.prompting import camera_motion_for
 from generation.spec import (
     Capabilities,
     GenerationError,
@@ -64,11 +64,7 @@ def camera_path(motion: str, num_frames: int, *, fps: float, seed: int) -> np.nd
     Every translation stays within the slack that the zoom leaves around the frame, so
     the camera never looks past the edge of the still.
     """
-    if motion not in CAMERA_MOTIONS:
-        known = ", ".join(CAMERA_MOTIONS)
-        raise GenerationError(
-            f"Unknown camera motion {motion!r}; choose one of: {known}.", field="camera_motion"
-        )
+    motion = camera_motion_for(motion).id
     n = num_frames
     t = np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)
     e = _ease(t)

@@ -699,11 +699,15 @@ class DiffusersEngine:
         result.notes.extend(notes)
         return result
 
-    def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
-        """Validate, check memory, then run the mode's method (loading on first use)."""
+    def prepare(self, request: GenerationRequest) -> None:
+        """What every run checks first: the request, the weights, the memory it needs."""
         self.capabilities.validate(request, engine_label=self.label)
         self.require_model()
         self.check_memory(request)
+
+    def generate(self, request: GenerationRequest, progress: Progress) -> VideoResult:
+        """Validate, check memory, then run the mode's method (loading on first use)."""
+        self.prepare(request)
         handler = getattr(self, request.mode, None)
         if handler is None or request.mode not in self.pipeline_classes:
             raise GenerationError(f"{self.label} does not implement {request.mode}.", field="mode")

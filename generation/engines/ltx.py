@@ -175,19 +175,15 @@ class LTXEngine(DiffusersEngine):
         frames, info = read_video(request.video_path)
         return self._extend(request, progress, frames, info.fps)
 
-    def _extend_frames(
+    def extend_frames(
         self, request: GenerationRequest, progress: Progress, frames: np.ndarray, fps: float
     ) -> VideoResult:
-        """Extend frames held in memory (used by `generation.longvideo`, no MP4 round trip).
+        """Extend frames held in memory, with no MP4 round trip (`generation.longvideo`).
 
-        Validates like `generate`; the placeholder path only satisfies the check that an
+        Checked like `generate`; the placeholder path only satisfies the rule that an
         extension has a source, which here is `frames`.
         """
-        self.capabilities.validate(
-            request.replace(video_path=request.video_path or "<frames>"), engine_label=self.label
-        )
-        self.require_model()
-        self.check_memory(request)
+        self.prepare(request.replace(video_path=request.video_path or "<frames>"))
         with self._lock:
             return self._extend(request, progress, frames, fps)
 

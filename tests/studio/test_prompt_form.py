@@ -121,6 +121,14 @@ def test_image_upload_makes_an_image_to_video_job(alice_client, alice_project, r
         assert img.size == (320, 200)
 
 
+def test_after_an_image_job_the_form_says_to_choose_the_image_again(
+    alice_client, alice_project, redis_conn
+):
+    with_image = post(alice_client, alice_project, image=_upload("in.png", png_bytes(64, 64)))
+    assert 'id="image-reuse"' in with_image.content.decode()
+    assert 'id="image-reuse"' not in post(alice_client, alice_project).content.decode()
+
+
 @pytest.mark.django_db
 def test_wan_frame_rule_is_applied_and_explained(
     alice_client, alice_project, redis_conn, tiny_wan_settings
