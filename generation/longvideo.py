@@ -11,7 +11,6 @@ step does not grow with the clip, and only those frames pass through the crossfa
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -34,15 +33,6 @@ DEFAULT_OVERLAP = 9
 """Frames shared between segments when the engine does not name its own default."""
 
 
-def ceil_frames(caps: Capabilities, n: int) -> int:
-    """Return the smallest frame count the engine accepts that is at least `n` (capped)."""
-    m, off = caps.frame_multiple, caps.frame_offset
-    n = max(n, caps.min_frames)
-    if m > 1 and (n - off) % m:
-        n = math.ceil((n - off) / m) * m + off
-    return caps.round_frames(n) if n > caps.max_frames else n
-
-
 def plan_segments(caps: Capabilities, total_frames: int, segment_frames: int) -> list[int]:
     """Split `total_frames` into a first segment and the new frames of each extension.
 
@@ -52,7 +42,7 @@ def plan_segments(caps: Capabilities, total_frames: int, segment_frames: int) ->
     plan: list[int] = []
     covered = 0
     while covered < total_frames:
-        n = ceil_frames(caps, min(total_frames - covered, segment_frames))
+        n = caps.frames_at_least(min(total_frames - covered, segment_frames))
         plan.append(n)
         covered += n
     return plan

@@ -147,12 +147,21 @@ class Capabilities:
             return "any frame count"
         return f"{self.frame_multiple}k+{self.frame_offset} frames"
 
+    def nearest_frames(self, n: int) -> int:
+        """The nearest count on the engine's `k·multiple + offset` grid, limits not applied.
+
+        Callers compare it with the limits to tell the user a duration is out of range
+        instead of silently clamping it.
+        """
+        m, off = self.frame_multiple, self.frame_offset
+        if m <= 1:
+            return n
+        return max(0, round((n - off) / m)) * m + off
+
     def round_frames(self, n: int) -> int:
         """Round to the nearest frame count the engine accepts, within its limits."""
         m, off = self.frame_multiple, self.frame_offset
-        if m > 1:
-            k = max(0, round((n - off) / m))
-            n = k * m + off
+        n = self.nearest_frames(n)
         lo = self.min_frames
         if m > 1 and (lo - off) % m:
             lo = math.ceil((lo - off) / m) * m + off
@@ -160,6 +169,22 @@ class Capabilities:
         if m > 1 and (hi - off) % m:
             hi = math.floor((hi - off) / m) * m + off
         return max(lo, min(hi, n))
+
+    def frames_at_most(self, n: int) -> int:
+        """The longest frame count the engine accepts that does not exceed `n` (or its minimum)."""
+        m = max(1, self.frame_multiple)
+        frames = self.round_frames(n)
+        while frames > n and frames - m >= self.min_frames:
+            frames -= m
+        return frames
+
+    def frames_at_least(self, n: int) -> int:
+        """The shortest frame count the engine accepts that is at least `n` (or its maximum)."""
+        m, off = self.frame_multiple, self.frame_offset
+        n = max(n, self.min_frames)
+        if m > 1 and (n - off) % m:
+            n = math.ceil((n - off) / m) * m + off
+        return self.round_frames(n) if n > self.max_frames else n
 
     def fit_size(self, value: int) -> int:
         """The nearest side length the engine accepts: within its limits, on its multiple."""

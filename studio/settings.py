@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "studio.prompts",
     "studio.jobs",
     "studio.gallery",
+    "studio.keys",
 ]
 
 MIDDLEWARE = [

@@ -5,8 +5,9 @@ from django.urls import include, path
 
 from studio.gallery import views as gallery
 from studio.jobs import views as jobs
-from studio.projects import views as projects
+from studio.keys import views as keys
 from studio.teams import views as teams
+from studio.workspace import views as workspace
 
 
 def home(request):
@@ -18,9 +19,9 @@ urlpatterns = [
     path("signup/", teams.signup, name="signup"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("projects/", projects.project_list, name="project-list"),
-    path("projects/<int:pk>/", projects.project_detail, name="project-detail"),
-    path("projects/<int:pk>/generate/", jobs.generate, name="generate"),
+    path("projects/", workspace.project_list, name="project-list"),
+    path("projects/<int:pk>/", workspace.project_detail, name="project-detail"),
+    path("projects/<int:pk>/generate/", workspace.generate, name="generate"),
     path("generations/<uuid:pk>/", jobs.generation_detail, name="generation-detail"),
     path("generations/<uuid:pk>/cancel/", jobs.generation_cancel_view, name="generation-cancel"),
     path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
@@ -29,8 +30,8 @@ urlpatterns = [
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
     path("clips/<int:pk>/remix/", gallery.clip_remix_view, name="clip-remix"),
-    path("keys/", teams.api_keys, name="api-keys"),
-    path("keys/<int:pk>/revoke/", teams.api_key_revoke_view, name="api-key-revoke"),
+    path("keys/", keys.api_keys, name="api-keys"),
+    path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("v1/", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]

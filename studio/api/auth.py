@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import django_rq
 from django.conf import settings
 
+from studio.keys.models import ApiKey
+from studio.keys.services import api_key_digest, api_key_mark_used
 from studio.projects.models import Project
-from studio.teams.models import ApiKey
 from studio.teams.selectors import role_allows, user_role
-from studio.teams.services import api_key_digest, api_key_mark_used
 
 from .errors import ApiError
 

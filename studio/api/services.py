@@ -15,12 +15,11 @@ from django.db import transaction
 
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS, size_for
 from generation.spec import MODE_LABELS, GenerationError
-from studio.gallery.models import Clip
-from studio.gallery.recipes import SourceVideo, build_derived_request
-from studio.gallery.services import clip_derive, clip_remix, generation_delete
+from studio.gallery.services import clip_derive, clip_remix
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
-from studio.jobs.models import Generation
-from studio.jobs.services import generation_cancel, generation_submit
+from studio.jobs.models import Clip, Generation
+from studio.jobs.recipes import SourceVideo, build_derived_request, error_field
+from studio.jobs.services import generation_cancel, generation_delete, generation_submit
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.services import prompt_submit
@@ -38,29 +37,9 @@ API_PROJECT_NAME = "API"
 DEFAULT_SECONDS = 4.0
 MAX_SECONDS = 600.0
 
-# Which API parameter a request field's error belongs to.
-PARAM_FOR = {
-    "prompt": "prompt",
-    "negative_prompt": "negative_prompt",
-    "width": "size",
-    "height": "size",
-    "size": "size",
-    "num_frames": "seconds",
-    "fps": "fps",
-    "steps": "steps",
-    "seed": "seed",
-    "image_path": "input_reference",
-    "video_path": "video",
-    "engine": "model",
-    "mode": "model",
-    "strength": "strength",
-    "camera_motion": "camera_motion",
-    "style": "style",
-}
-
 
 def bad_request(error: GenerationError) -> ApiError:
-    param = PARAM_FOR.get(error.field or "")
+    param = error_field(error, "api")
     code = error.code
     if code == GenerationError.code:
         code = f"invalid_{param}" if param else "invalid_request"

@@ -9,10 +9,10 @@ from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from studio.gallery.services import clip_spritesheet
 from studio.gallery.views import serve_file
 from studio.jobs.engines import available_engines
 from studio.jobs.models import Generation
+from studio.jobs.services import clip_spritesheet
 
 from . import params, services
 from .auth import authenticate, rate_limit

@@ -1,9 +1,9 @@
 from django import forms
 
 from generation.spec import MODE_LABELS, GenerationError
-from studio.gallery.models import Clip
-from studio.gallery.recipes import DERIVE_MODES, FIELD_FOR, build_derived_request
 from studio.jobs.engines import available_engines
+from studio.jobs.models import Clip
+from studio.jobs.recipes import DERIVE_MODES, add_form_error, build_derived_request
 
 
 class DeriveForm(forms.Form):
@@ -56,8 +56,7 @@ class DeriveForm(forms.Form):
                 strength=data["strength"],
             )
         except GenerationError as e:
-            field = FIELD_FOR.get(e.field or "")
-            self.add_error(field if field in self.fields else None, e.message)
+            add_form_error(self, e, "derive_form")
         return data
 
 

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 
 from generation.spec import GenerationError
 from studio.gallery.forms import DeriveForm, RemixForm
-from studio.gallery.models import Clip
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
+from studio.jobs.models import Clip
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
 

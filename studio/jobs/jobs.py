@@ -5,11 +5,16 @@ import logging
 from rq import get_current_job
 
 from generation.spec import Cancelled, GenerationError, GenerationRequest
-from studio.gallery.services import clip_store
 from studio.jobs.engines import get_registry
+from studio.jobs.live import broadcast_generation
 from studio.jobs.models import Generation
-from studio.jobs.progress import JobProgress, broadcast_generation
-from studio.jobs.services import generation_claim, generation_fail, generation_mark_cancelled
+from studio.jobs.progress import JobProgress
+from studio.jobs.services import (
+    clip_store,
+    generation_claim,
+    generation_fail,
+    generation_mark_cancelled,
+)
 
 logger = logging.getLogger(__name__)
 

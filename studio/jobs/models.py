@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 
 from studio.projects.models import Project
-from studio.prompts.models import Prompt
 
 
 class Generation(models.Model):
@@ -21,9 +20,9 @@ class Generation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generations")
-    prompt = models.ForeignKey(Prompt, on_delete=models.SET_NULL, null=True, blank=True)
+    prompt = models.ForeignKey("prompts.Prompt", on_delete=models.SET_NULL, null=True, blank=True)
     source_clip = models.ForeignKey(
-        "gallery.Clip",
+        "jobs.Clip",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -89,3 +88,33 @@ class Generation(models.Model):
     @property
     def group_name(self) -> str:
         return f"project-{self.project_id}"
+
+
+class Clip(models.Model):
+    """A finished video; `parent_clip` records lineage (extend, upscale, restyle, remix)."""
+
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="clip")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="clips")
+    file = models.FileField(upload_to="clips/")
+    poster = models.FileField(upload_to="clips/")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    fps = models.FloatField()
+    num_frames = models.PositiveIntegerField()
+    frames_sha256 = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the raw frames, before lossy encoding."
+    )
+    parent_clip = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The table kept its name when the model moved here from the gallery app.
+        db_table = "gallery_clip"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Clip {self.pk} ({self.width}×{self.height}, {self.num_frames} frames)"
+
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps if self.fps else 0.0

@@ -4,8 +4,8 @@ from django.conf import settings
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import GenerationError
 from studio.jobs.engines import PROMPT_MODES, available_engines
+from studio.jobs.recipes import add_form_error, build_request
 from studio.prompts.models import Prompt
-from studio.prompts.recipes import FIELD_FOR, build_request
 from studio.prompts.validators import validate_image_upload
 
 RESOLUTIONS = (256, 384, 512, 640, 832, 1280, 1920)
@@ -116,6 +116,5 @@ class PromptForm(forms.ModelForm):
             placeholder = "pending-upload" if data.get("image") else None
             build_request(candidate, image_path=placeholder)
         except GenerationError as e:
-            field = FIELD_FOR.get(e.field or "", None)
-            self.add_error(field if field in self.fields else None, e.message)
+            add_form_error(self, e, "prompt_form")
         return data

@@ -4,10 +4,10 @@ from django.db import transaction
 from generation.prompting import random_seed
 from generation.spec import GenerationError
 from studio.jobs.models import Generation
+from studio.jobs.recipes import build_request
 from studio.jobs.services import generation_submit
 from studio.projects.models import Project
 from studio.prompts.models import Prompt
-from studio.prompts.recipes import build_request
 
 
 @transaction.atomic

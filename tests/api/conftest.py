@@ -1,6 +1,6 @@
 import pytest
 
-from studio.teams.services import api_key_create
+from studio.keys.services import api_key_create
 
 
 def _key_for(user, project=None):

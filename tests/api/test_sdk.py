@@ -11,8 +11,7 @@ import openai
 import pytest
 from PIL import Image
 
-from studio.gallery.models import Clip
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from tests.conftest import png_bytes
 from tests.live import running_studio
 

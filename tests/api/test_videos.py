@@ -11,11 +11,12 @@ import pytest
 from PIL import Image
 
 from generation import video
-from studio.gallery.models import Clip
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
+from studio.keys.models import ApiKey
+from studio.keys.services import api_key_create, api_key_revoke
 from studio.prompts.models import Prompt
-from studio.teams.models import ApiKey, Membership
-from studio.teams.services import api_key_create, api_key_revoke, member_add
+from studio.teams.models import Membership
+from studio.teams.services import member_add
 from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.django_db

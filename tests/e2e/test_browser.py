@@ -66,7 +66,7 @@ def test_sign_up_to_playing_clip(live_studio, browser_page):
 @pytest.fixture
 def project_key(alice, alice_project):
     """Made before the browser starts: Django's ORM refuses to run inside Playwright's loop."""
-    from studio.teams.services import api_key_create
+    from studio.keys.services import api_key_create
 
     _, key = api_key_create(team=alice_project.team, user=alice, name="e2e", project=alice_project)
     return alice_project.pk, key

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from generation.spec import GenerationRequest
-from studio.gallery.models import Clip
+from studio.jobs.models import Clip
 from studio.jobs.services import generation_submit
 
 pytestmark = pytest.mark.django_db

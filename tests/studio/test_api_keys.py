@@ -8,9 +8,11 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from studio.keys.models import ApiKey
+from studio.keys.services import api_key_create, api_key_digest
 from studio.projects.services import project_create
-from studio.teams.models import ApiKey, Membership, Team
-from studio.teams.services import api_key_create, api_key_digest, member_add, team_create
+from studio.teams.models import Membership, Team
+from studio.teams.services import member_add, team_create
 
 pytestmark = pytest.mark.django_db
 

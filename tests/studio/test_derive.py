@@ -5,8 +5,7 @@ from django.urls import reverse
 
 from generation.spec import GenerationRequest
 from generation.video import probe
-from studio.gallery.models import Clip
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from studio.jobs.services import generation_submit
 
 pytestmark = pytest.mark.django_db

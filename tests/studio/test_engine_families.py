@@ -5,8 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from studio.gallery.models import Clip
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.django_db

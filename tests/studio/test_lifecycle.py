@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from generation.spec import GenerationRequest
-from studio.gallery.models import Clip
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from studio.jobs.services import generation_cancel, generation_claim, generation_submit
 from studio.jobs.worker import reconcile
 
@@ -166,7 +165,7 @@ def test_reconcile_requeues_forgotten_and_retries_orphans(
 def test_gallery_lists_clips_newest_first_and_paginates(
     alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
 ):
-    from studio.projects.views import CLIPS_PER_PAGE
+    from studio.workspace.views import CLIPS_PER_PAGE
 
     with django_capture_on_commit_callbacks(execute=True):
         ids = [submit(alice_project, alice).pk for _ in range(CLIPS_PER_PAGE + 1)]

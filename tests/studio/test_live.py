@@ -15,9 +15,8 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from studio.asgi import application
-from studio.gallery.models import Clip
 from studio.jobs.engines import get_registry
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from tests.conftest import database_url_for_subprocess
 
 FORM = {

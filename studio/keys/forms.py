@@ -1,7 +1,7 @@
 from django import forms
 
+from studio.keys.models import ApiKey
 from studio.projects.models import Project
-from studio.teams.models import ApiKey
 from studio.teams.selectors import teams_writable_by
 
 

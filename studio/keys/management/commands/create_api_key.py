@@ -5,9 +5,10 @@ import secrets
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from studio.keys.services import api_key_create
 from studio.projects.models import Project
 from studio.teams.models import WRITER_ROLES, Membership, Team
-from studio.teams.services import api_key_create, user_signup
+from studio.teams.services import user_signup
 
 
 class Command(BaseCommand):

@@ -1,3 +1,5 @@
+"""The workspace: the project list and the project page, which brings prompt, jobs and gallery together."""
+
 from datetime import timedelta
 
 from django import forms
@@ -6,13 +8,16 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from generation.spec import GenerationError
 from studio.jobs.models import Generation
+from studio.jobs.recipes import add_form_error
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.forms import PromptForm
+from studio.prompts.services import prompt_submit
 from studio.teams.selectors import role_allows, teams_writable_by
 
 CLIPS_PER_PAGE = 12
@@ -77,3 +82,23 @@ def project_page(request, project, form, *, status: int = 200):
         "can_edit": role_allows(project.user_role, "editor"),
     }
     return render(request, "projects/detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def generate(request, pk: int):
+    project = get_project_for_user(request.user, pk, role="editor")
+    form = PromptForm(request.POST, request.FILES)
+    generation = None
+    if form.is_valid():
+        try:
+            generation = prompt_submit(project=project, user=request.user, data=form.cleaned_data)
+        except GenerationError as e:
+            add_form_error(form, e, "prompt_form")
+    if not request.htmx:
+        if generation is not None:
+            return redirect("project-detail", pk=project.pk)
+        return project_page(request, project, form, status=400)
+    # htmx swaps the form (with its errors, if any) in place, so this answers 200 either way.
+    context = {"project": project, "form": form, "new_generation": generation}
+    return render(request, "projects/detail.html#prompt-form", context)

@@ -1,0 +1,259 @@
+"""Resolve what a user asked for into a GenerationRequest for one engine.
+
+Two ways in: an intent (a prompt: text, camera, style, size, duration; the prompt form,
+the API and remixes) and a transformation of an existing video (interpolate, upscale,
+extend, restyle). Both end in the engine's Capabilities, which decide what fits; the
+notes they return tell the user what was adjusted.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from generation import video
+from generation.prompting import compose_negative, compose_prompt, size_for
+from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from studio.jobs.engines import EngineInfo, available_engines, engine_info
+from studio.jobs.models import Clip
+
+DERIVE_MODES = ("interpolate", "upscale", "extend_forward", "extend_backward", "video_to_video")
+
+# Where a request field's error is shown, on each surface that takes user input.
+#   request field       prompt form       derive form   API parameter
+_ERROR_FIELDS = (
+    ("prompt", "text", "prompt", "prompt"),
+    ("negative_prompt", "negative_text", None, "negative_prompt"),
+    ("width", "resolution", None, "size"),
+    ("height", "resolution", None, "size"),
+    ("size", "resolution", None, "size"),
+    ("num_frames", "duration_s", "seconds", "seconds"),
+    ("fps", "fps", None, "fps"),
+    ("steps", "steps", None, "steps"),
+    ("seed", "seed", None, "seed"),
+    ("image_path", "image", None, "input_reference"),
+    ("video_path", None, None, "video"),
+    ("engine", "engine", "engine", "model"),
+    ("mode", "engine", "mode", "model"),
+    ("scale", None, "scale", None),
+    ("strength", None, "strength", "strength"),
+    ("camera_motion", "camera_motion", None, "camera_motion"),
+    ("style", "style_preset", None, "style"),
+    ("aspect_ratio", "aspect_ratio", None, None),
+)
+SURFACES = ("prompt_form", "derive_form", "api")
+
+
+def error_field(error: GenerationError, surface: str) -> str | None:
+    """The form field or API parameter a GenerationError belongs to on `surface`, if any."""
+    column = SURFACES.index(surface) + 1
+    for row in _ERROR_FIELDS:
+        if row[0] == error.field:
+            return row[column]
+    return None
+
+
+def add_form_error(form, error: GenerationError, surface: str) -> None:
+    """Attach `error` to its field on a Django form, or to the form as a whole."""
+    name = error_field(error, surface)
+    form.add_error(name if name in form.fields else None, error.message)
+
+
+class Intent(Protocol):
+    """What a prompt asks for; a Prompt row has these fields, and so will a storyboard shot."""
+
+    engine: str
+    text: str
+    negative_text: str
+    camera_motion: str
+    style_preset: str
+    aspect_ratio: str
+    resolution: int
+    width: int | None
+    height: int | None
+    duration_s: float
+    fps: int
+    seed: int | None
+    steps: int | None
+
+
+def engine_prompt(info: EngineInfo, text: str, *, camera_motion: str, style: str) -> str:
+    """What the engine reads: the animatic draws the words; models get the preset phrases."""
+    if info.kind == "animatic":
+        return text
+    return compose_prompt(text, camera_motion=camera_motion, style=style)
+
+
+def build_request(intent: Intent, *, image_path: str | None) -> tuple[GenerationRequest, list[str]]:
+    """Resolve size, frame count and prompt text; raise GenerationError naming the field."""
+    info: EngineInfo | None = engine_info(intent.engine)
+    if info is None:
+        raise GenerationError(f"Engine {intent.engine!r} is not available here.", field="engine")
+    caps = info.capabilities
+    if intent.width and intent.height:
+        width, height = intent.width, intent.height
+    else:
+        width, height = size_for(
+            intent.aspect_ratio, long_side=intent.resolution, multiple=caps.size_multiple
+        )
+    notes: list[str] = []
+    wanted = max(1, round(intent.duration_s * intent.fps))
+    if not caps.min_frames <= caps.nearest_frames(wanted) <= caps.max_frames:
+        raise GenerationError(
+            f"{info.label} makes {caps.min_frames}–{caps.max_frames} frames: at {intent.fps} fps "
+            f"that is {caps.min_frames / intent.fps:.2f}–{caps.max_frames / intent.fps:.2f} s.",
+            field="num_frames",
+        )
+    num_frames = caps.round_frames(wanted)
+    if num_frames != wanted:
+        notes.append(
+            f"{info.label} makes {caps.frame_rule}: {num_frames} frames "
+            f"({num_frames / intent.fps:.2f} s) instead of {wanted}."
+        )
+    text = engine_prompt(
+        info, intent.text.strip(), camera_motion=intent.camera_motion, style=intent.style_preset
+    )
+    request = GenerationRequest(
+        mode="image_to_video" if image_path else "text_to_video",
+        prompt=text,
+        negative_prompt=compose_negative(intent.negative_text.strip(), style=intent.style_preset),
+        width=width,
+        height=height,
+        num_frames=num_frames,
+        fps=intent.fps,
+        seed=intent.seed or 0,
+        steps=intent.steps,
+        camera_motion=intent.camera_motion,
+        style=intent.style_preset,
+        image_path=image_path,
+    )
+    # Limits apply to what the user wrote, not to the preset phrases we add.
+    caps.validate(request.replace(prompt=intent.text.strip()), engine_label=info.label)
+    return request, notes
+
+
+@dataclass(frozen=True)
+class SourceVideo:
+    """The video a derived request transforms: a clip of ours, or a file someone uploaded."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    num_frames: int
+    recipe: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of_clip(cls, clip: Clip) -> "SourceVideo":
+        return cls(
+            path=clip.file.path,
+            width=clip.width,
+            height=clip.height,
+            fps=clip.fps,
+            num_frames=clip.num_frames,
+            recipe=clip.generation.recipe,
+        )
+
+    @classmethod
+    def of_file(cls, path: str) -> "SourceVideo":
+        """Probe an uploaded file; raise GenerationError when it is not a video.
+
+        Its recipe tags are someone else's input: only well-typed fields are kept.
+        """
+        info = video.probe(path)
+        tags = video.recipe_from_metadata(info.metadata)
+        tags = tags if isinstance(tags, dict) else {}
+        recipe: dict[str, Any] = {
+            k: tags[k]
+            for k in ("prompt", "negative_prompt", "generation_id")
+            if isinstance(tags.get(k), str)
+        }
+        if isinstance(tags.get("seed"), int) and 0 <= tags["seed"] < 2**63:
+            recipe["seed"] = tags["seed"]
+        return cls(
+            path=path,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
+            num_frames=info.num_frames,
+            recipe=recipe,
+        )
+
+
+def _engine_for(mode: str, engine_id: str | None) -> EngineInfo:
+    capable = available_engines(modes={mode})
+    label = MODE_LABELS[mode]
+    if not capable:
+        raise GenerationError(
+            f"No engine configured here can do {label.lower()}; it needs LTX-Video for "
+            "extension, or Wan or CogVideoX for restyling.",
+            field="mode",
+        )
+    if not engine_id:
+        return capable[0]
+    info = engine_info(engine_id)
+    if info is None or mode not in info.capabilities.modes:
+        names = ", ".join(e.label for e in capable)
+        raise GenerationError(f"{label} needs one of these engines: {names}.", field="engine")
+    return info
+
+
+def build_derived_request(
+    source: Clip | SourceVideo,
+    *,
+    mode: str,
+    engine_id: str | None = None,
+    scale: int = 2,
+    upscale_model: str = "general",
+    prompt: str = "",
+    seconds: float = 2.0,
+    strength: float = 0.6,
+) -> tuple[EngineInfo, GenerationRequest, list[str]]:
+    """Return the engine, the resolved request and notes for the user; raise GenerationError."""
+    if mode not in DERIVE_MODES:
+        raise GenerationError(f"Unknown action {mode!r}.", field="mode")
+    info = _engine_for(mode, engine_id)
+    caps = info.capabilities
+    src = SourceVideo.of_clip(source) if isinstance(source, Clip) else source
+    recipe = src.recipe
+    fps = max(1, round(src.fps))
+    notes: list[str] = []
+    request = GenerationRequest(
+        mode=mode,
+        prompt=prompt.strip() or recipe.get("prompt", ""),
+        negative_prompt=recipe.get("negative_prompt", ""),
+        width=src.width,
+        height=src.height,
+        num_frames=src.num_frames,
+        fps=fps,
+        seed=int(recipe.get("seed") or 0),
+        video_path=src.path,
+        scale=scale,
+        strength=strength,
+        options={"upscale_model": upscale_model} if mode == "upscale" else {},
+    )
+    if mode in ("interpolate", "upscale"):
+        if mode == "upscale" and max(src.width, src.height) * scale > caps.max_size:
+            raise GenerationError(
+                f"×{scale} would make {src.width * scale}×{src.height * scale}; "
+                f"the limit is {caps.max_size} px on the long side.",
+                field="scale",
+            )
+    else:
+        width, height = caps.fit_size(src.width), caps.fit_size(src.height)
+        if (width, height) != (src.width, src.height):
+            notes.append(
+                f"{info.label} works in multiples of {caps.size_multiple} px: "
+                f"{width}×{height} instead of {src.width}×{src.height}."
+            )
+        if mode == "video_to_video":
+            if not prompt.strip():
+                raise GenerationError("Describe the new look.", field="prompt")
+            frames = caps.frames_at_most(src.num_frames)
+        else:
+            wanted = max(1, round(seconds * fps))
+            frames = caps.round_frames(wanted)
+            if frames != wanted:
+                notes.append(f"{info.label} adds {caps.frame_rule}: {frames} new frames.")
+        request = request.replace(width=width, height=height, num_frames=frames)
+    caps.validate(request, engine_label=info.label)
+    return info, request, notes
