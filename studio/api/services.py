@@ -11,6 +11,7 @@ from pathlib import Path
 import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS, size_for
@@ -212,28 +213,26 @@ def video_remix(*, caller: Caller, source: Generation, data: dict) -> Generation
 
 
 def _stored_upload(upload, project: Project) -> tuple[str, str]:
-    """Keep an uploaded source video under MEDIA_ROOT, where the worker can read it.
+    """Keep an uploaded source video in media storage, where the worker can read it.
 
-    Return its path and SHA-256, which tells a re-uploaded clip of ours from other files.
+    Return its storage name and SHA-256, which tells a re-uploaded clip of ours from
+    other files.
     """
     if upload.size > settings.STUDIO_MAX_UPLOAD_BYTES:
         mb = settings.STUDIO_MAX_UPLOAD_BYTES // (1024 * 1024)
         raise ApiError(413, f"The video is larger than {mb} MB.", param="video")
     suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
-    folder = Path(settings.MEDIA_ROOT) / "inputs" / "api" / str(project.pk)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
     digest = hashlib.sha256()
-    with open(path, "wb") as out:
-        for chunk in upload.chunks():
-            digest.update(chunk)
-            out.write(chunk)
-    return str(path), digest.hexdigest()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    name = default_storage.save(f"inputs/api/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    return name, digest.hexdigest()
 
 
-def _file_sha256(path: str) -> str:
+def _file_sha256(name: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with default_storage.open(name, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -254,7 +253,7 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
         .first()
     )
     try:
-        return clip if clip is not None and _file_sha256(clip.file.path) == sha256 else None
+        return clip if clip is not None and _file_sha256(clip.file.name) == sha256 else None
     except OSError:
         return None
 
@@ -268,13 +267,13 @@ def _derive(*, caller: Caller, data: dict, files: dict, mode: str, **options) ->
         clip = completed_clip(source, param="video")
         return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
     project = caller_project(caller, data)
-    path, sha256 = _stored_upload(upload, project)
+    name, sha256 = _stored_upload(upload, project)
     keep = False
     try:
         try:
-            target = SourceVideo.of_file(path)
+            target = SourceVideo.of_file(name)
         except GenerationError as e:
-            message = e.message.replace(Path(path).name, upload.name or "The upload")
+            message = e.message.replace(Path(name).name, upload.name or "The upload")
             raise ApiError(400, message, param="video") from None
         clip = _clip_of_upload(caller, target, sha256)
         if clip is not None:
@@ -286,7 +285,7 @@ def _derive(*, caller: Caller, data: dict, files: dict, mode: str, **options) ->
         return generation
     finally:
         if not keep:
-            Path(path).unlink(missing_ok=True)
+            default_storage.delete(name)
 
 
 def _derive_from(

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.views.decorators.csrf import csrf_exempt
 
-from studio.gallery.views import serve_file
+from studio import media
 from studio.jobs.engines import available_engines
 from studio.jobs.models import Generation
 from studio.jobs.services import clip_spritesheet
@@ -160,10 +160,10 @@ def video_content(request, caller, video: str):
     )
     clip = services.completed_clip(generation)
     if variant == "thumbnail":
-        return serve_file(request, clip.poster.path)
+        return media.serve(request, clip.poster.name)
     if variant == "spritesheet":
-        return serve_file(request, str(clip_spritesheet(clip=clip)))
-    return serve_file(request, clip.file.path)
+        return media.serve(request, clip_spritesheet(clip=clip))
+    return media.serve(request, clip.file.name)
 
 
 @endpoint("POST")

@@ -1,10 +1,9 @@
 """Writes that make new clips from a clip: transformations and remixes."""
 
-import os
-
 from django.db import transaction
 
 from generation.spec import GenerationError, GenerationRequest
+from studio import media
 from studio.jobs.engines import engine_info
 from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import engine_prompt
@@ -52,7 +51,7 @@ def clip_remix(*, clip: Clip, user, text: str) -> Generation:
         )
     text = text.strip()
     request = GenerationRequest.from_dict(source.recipe)
-    if request.image_path and not os.path.exists(request.image_path):
+    if request.image_path and not media.exists(request.image_path):
         raise GenerationError(
             "The image this clip started from is gone, so it cannot be remixed.",
             field="image_path",

@@ -1,20 +1,15 @@
-import mimetypes
-import os
-import re
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from generation.spec import GenerationError
+from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.jobs.models import Clip
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
-
-RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 
 
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
@@ -78,76 +73,22 @@ def clip_remix_view(request, pk: int):
     return _clip_page(request, clip, DeriveForm(clip=clip), remix_form=form, status=400)
 
 
-def _read_range(path: str, start: int, length: int, chunk: int = 1 << 16):
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        while length > 0:
-            data = fh.read(min(chunk, length))
-            if not data:
-                return
-            length -= len(data)
-            yield data
-
-
-def _serve(request, field, *, download_name: str | None = None):
-    try:
-        path = field.path
-    except ValueError:
-        raise Http404("The file is missing.") from None
-    return serve_file(request, path, download_name=download_name)
-
-
-def serve_file(request, path: str, *, download_name: str | None = None):
-    """Serve a media file with byte ranges, so browsers can seek in the video."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise Http404("The file is missing.") from None
-    content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    match = RANGE_RE.match(request.headers.get("Range", ""))
-    if match and (match.group(1) or match.group(2)):
-        start_s, end_s = match.groups()
-        if start_s:
-            start, end = int(start_s), min(int(end_s) if end_s else size - 1, size - 1)
-        else:
-            start, end = max(0, size - int(end_s)), size - 1
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        response = StreamingHttpResponse(
-            _read_range(path, start, end - start + 1), status=206, content_type=content_type
-        )
-        response["Content-Length"] = str(end - start + 1)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    else:
-        # FileResponse closes the file when the response is done.
-        response = FileResponse(
-            open(path, "rb"),  # noqa: SIM115
-            content_type=content_type,
-            as_attachment=download_name is not None,
-            filename=download_name or "",
-        )
-    response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 @login_required
 def clip_video(request, pk: int):
-    return _serve(request, _get_clip_for_user(request, pk).file)
+    return media.serve(request, _get_clip_for_user(request, pk).file.name)
 
 
 @login_required
 def clip_poster(request, pk: int):
-    return _serve(request, _get_clip_for_user(request, pk).poster)
+    return media.serve(request, _get_clip_for_user(request, pk).poster.name)
 
 
 @login_required
 def clip_download(request, pk: int):
     clip = _get_clip_for_user(request, pk)
-    return _serve(
+    return media.serve(
         request,
-        clip.file,
-        download_name=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4",
+        clip.file.name,
+        filename=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4",
+        as_attachment=True,
     )

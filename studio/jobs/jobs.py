@@ -1,13 +1,16 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 from rq import get_current_job
 
 from generation.spec import Cancelled, GenerationError, GenerationRequest
+from studio import media
 from studio.jobs.engines import get_registry
 from studio.jobs.live import broadcast_generation
-from studio.jobs.models import Generation
+from studio.jobs.models import INPUT_FIELDS, Generation
 from studio.jobs.progress import JobProgress
 from studio.jobs.services import (
     clip_store,
@@ -24,15 +27,42 @@ def _worker_name() -> str:
     return (job.worker_name if job else None) or "inline"
 
 
+INPUT_LABELS = {"image_path": "input image", "last_image_path": "last image", "video_path": "video"}
+
+
+@contextmanager
+def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
+    """The request with its input files as local paths, the engine's edge with storage.
+
+    The recipe names inputs in media storage; the engine reads local files. Copies made
+    for remote storage are removed when the run ends.
+    """
+    with ExitStack() as stack:
+        local: dict[str, str] = {}
+        for field in INPUT_FIELDS:
+            name = getattr(request, field)
+            if not name:
+                continue
+            try:
+                local[field] = str(stack.enter_context(media.local_copy(name)))
+            except FileNotFoundError:
+                raise GenerationError(
+                    f"The {INPUT_LABELS[field]} this job reads is gone; it was deleted.",
+                    field=field,
+                    code="input_missing",
+                ) from None
+        yield request.replace(**local)
+
+
 def run_generation(generation_id: str) -> str:
     if not generation_claim(generation_id=generation_id, worker=_worker_name()):
         return "skipped"
     generation = Generation.objects.get(pk=generation_id)
     broadcast_generation(generation)
     try:
-        request = GenerationRequest.from_dict(generation.recipe)
         engine = get_registry().get(generation.engine)
-        result = engine.generate(request, JobProgress(generation))
+        with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
+            result = engine.generate(request, JobProgress(generation))
         clip_store(generation=generation, result=result)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)

@@ -5,6 +5,9 @@ from django.db import models
 
 from studio.projects.models import Project
 
+INPUT_FIELDS = ("image_path", "last_image_path", "video_path")
+"""Recipe fields naming input files: storage names in the database, local paths in the engine."""
+
 
 class Generation(models.Model):
     """One immutable run of an engine; the database is the source of truth for it."""
@@ -89,6 +92,12 @@ class Generation(models.Model):
     def group_name(self) -> str:
         return f"project-{self.project_id}"
 
+    @property
+    def input_names(self) -> list[str]:
+        """Storage names of the files this run reads (input image, last image, source video)."""
+        recipe = self.recipe or {}
+        return [n for k in INPUT_FIELDS if isinstance(n := recipe.get(k), str) and n]
+
 
 class Clip(models.Model):
     """A finished video; `parent_clip` records lineage (extend, upscale, restyle, remix)."""
@@ -97,6 +106,9 @@ class Clip(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="clips")
     file = models.FileField(upload_to="clips/")
     poster = models.FileField(upload_to="clips/")
+    spritesheet = models.FileField(
+        upload_to="clips/", blank=True, help_text="A 4×4 grid of frames; drawn on first request."
+    )
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     fps = models.FloatField()
@@ -118,3 +130,8 @@ class Clip(models.Model):
     @property
     def duration_s(self) -> float:
         return self.num_frames / self.fps if self.fps else 0.0
+
+    @property
+    def file_names(self) -> list[str]:
+        """Every stored file of this clip, as storage names."""
+        return [f.name for f in (self.file, self.poster, self.spritesheet) if f]

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from generation import video
 from generation.prompting import compose_negative, compose_prompt, size_for
 from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from studio import media
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Clip
 
@@ -133,7 +134,10 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
 
 @dataclass(frozen=True)
 class SourceVideo:
-    """The video a derived request transforms: a clip of ours, or a file someone uploaded."""
+    """The video a derived request transforms: a clip of ours, or a file someone uploaded.
+
+    `path` is its storage name, which is what the recipe records.
+    """
 
     path: str
     width: int
@@ -145,7 +149,7 @@ class SourceVideo:
     @classmethod
     def of_clip(cls, clip: Clip) -> "SourceVideo":
         return cls(
-            path=clip.file.path,
+            path=clip.file.name,
             width=clip.width,
             height=clip.height,
             fps=clip.fps,
@@ -154,12 +158,13 @@ class SourceVideo:
         )
 
     @classmethod
-    def of_file(cls, path: str) -> "SourceVideo":
-        """Probe an uploaded file; raise GenerationError when it is not a video.
+    def of_file(cls, name: str) -> "SourceVideo":
+        """Probe an uploaded file in storage; raise GenerationError when it is not a video.
 
         Its recipe tags are someone else's input: only well-typed fields are kept.
         """
-        info = video.probe(path)
+        with media.local_copy(name) as local:
+            info = video.probe(str(local))
         tags = video.recipe_from_metadata(info.metadata)
         tags = tags if isinstance(tags, dict) else {}
         recipe: dict[str, Any] = {
@@ -170,7 +175,7 @@ class SourceVideo:
         if isinstance(tags.get("seed"), int) and 0 <= tags["seed"] < 2**63:
             recipe["seed"] = tags["seed"]
         return cls(
-            path=path,
+            path=name,
             width=info.width,
             height=info.height,
             fps=info.fps,

@@ -3,7 +3,6 @@ and publishing or deleting the clip a run made."""
 
 import hashlib
 import logging
-import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from generation import video
 from generation.spec import GenerationError, GenerationRequest, VideoResult
+from studio import media
 from studio.jobs.engines import engine_info
 from studio.jobs.live import broadcast_generation
 from studio.jobs.models import Clip, Generation
@@ -27,6 +27,7 @@ from studio.projects.services import project_touch
 logger = logging.getLogger(__name__)
 
 QUEUE = "default"
+INPUTS_PREFIX = "inputs/"  # Uploaded inputs live under this storage prefix.
 JOB_FUNCTION = "studio.jobs.jobs.run_generation"
 
 
@@ -183,81 +184,115 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
 
 
 def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
-    """Encode, check that the file decodes with every frame, then publish clip and status together."""
-    out_dir = Path(settings.MEDIA_ROOT) / "clips" / str(generation.project_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as tmp:
-        tmp_mp4 = Path(tmp) / "clip.mp4"
-        tmp_jpg = Path(tmp) / "poster.jpg"
+    """Encode and check the clip locally, publish its files to storage, then record the clip
+    and the run's success together.
+
+    Nothing half-written reaches storage: files are finished and checked (the MP4 decodes
+    with every frame) in a local temporary directory first. If recording fails, the
+    published files are removed again.
+    """
+    folder = f"clips/{generation.project_id}"
+    with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
+        mp4, jpg, sprites = Path(tmp) / "clip.mp4", Path(tmp) / "poster.jpg", Path(tmp) / "s.jpg"
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
-        video.encode_mp4(result.frames, result.fps, tmp_mp4, metadata=video.recipe_metadata(recipe))
-        video.write_poster(result.frames, tmp_jpg)
-        video.write_spritesheet(result.frames, Path(tmp) / "sprites.jpg")
-        info = video.probe(tmp_mp4)
+        video.encode_mp4(result.frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
+        video.write_poster(result.frames, jpg)
+        video.write_spritesheet(result.frames, sprites)
+        info = video.probe(mp4)
         if info.num_frames != result.num_frames:
             raise GenerationError(
                 f"The encoded clip has {info.num_frames} frames instead of {result.num_frames}."
             )
-        mp4 = out_dir / f"{generation.pk}.mp4"
-        jpg = out_dir / f"{generation.pk}.jpg"
-        os.replace(tmp_mp4, mp4)
-        os.replace(tmp_jpg, jpg)
-        os.replace(Path(tmp) / "sprites.jpg", _spritesheet_path(mp4))
-    media = Path(settings.MEDIA_ROOT)
+        names: list[str] = []
+        try:
+            for local, name in (
+                (mp4, f"{folder}/{generation.pk}.mp4"),
+                (jpg, f"{folder}/{generation.pk}.jpg"),
+                (sprites, f"{folder}/{generation.pk}-sprites.jpg"),
+            ):
+                names.append(media.publish(local, name))
+        except BaseException:
+            media.delete(*names)
+            raise
     # Hash the frames in place (no copy), and before the write lock is taken.
     digest = hashlib.sha256(np.ascontiguousarray(result.frames)).hexdigest()
-    with transaction.atomic():
-        clip = Clip.objects.create(
-            generation=generation,
-            project_id=generation.project_id,
-            file=str(mp4.relative_to(media)),
-            poster=str(jpg.relative_to(media)),
-            width=info.width,
-            height=info.height,
-            fps=result.fps,
-            num_frames=info.num_frames,
-            frames_sha256=digest,
-            parent_clip_id=generation.source_clip_id,
-        )
-        Generation.objects.filter(pk=generation.pk).update(
-            status=Generation.Status.SUCCEEDED,
-            finished_at=timezone.now(),
-            step=F("total_steps"),
-            notes=list(generation.notes) + [n for n in result.notes if n not in generation.notes],
-        )
+    try:
+        with transaction.atomic():
+            clip = Clip.objects.create(
+                generation=generation,
+                project_id=generation.project_id,
+                file=names[0],
+                poster=names[1],
+                spritesheet=names[2],
+                width=info.width,
+                height=info.height,
+                fps=result.fps,
+                num_frames=info.num_frames,
+                frames_sha256=digest,
+                parent_clip_id=generation.source_clip_id,
+            )
+            Generation.objects.filter(pk=generation.pk).update(
+                status=Generation.Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                step=F("total_steps"),
+                notes=list(generation.notes)
+                + [n for n in result.notes if n not in generation.notes],
+            )
+    except BaseException:
+        media.delete(*names)
+        raise
     return clip
 
 
-def _spritesheet_path(mp4: Path) -> Path:
-    return mp4.with_name(f"{mp4.stem}-sprites.jpg")
+def clip_spritesheet(*, clip: Clip) -> str:
+    """Return the storage name of the clip's frame grid, drawing it for clips made before it."""
+    if clip.spritesheet and media.exists(clip.spritesheet.name):
+        return clip.spritesheet.name
+    with media.local_copy(clip.file.name) as local, tempfile.TemporaryDirectory() as tmp:
+        frames, _ = video.read_video(str(local))
+        sheet = Path(tmp) / "sprites.jpg"
+        video.write_spritesheet(frames, sheet)
+        stem = clip.file.name.rsplit(".", 1)[0]
+        name = media.publish(sheet, f"{stem}-sprites.jpg")
+    # A concurrent request may have drawn it too: keep one, delete the other.
+    if Clip.objects.filter(pk=clip.pk, spritesheet=clip.spritesheet.name or "").update(
+        spritesheet=name
+    ):
+        clip.spritesheet.name = name
+        return name
+    media.delete(name)
+    clip.refresh_from_db(fields=["spritesheet"])
+    return clip.spritesheet.name
 
 
-def clip_spritesheet(*, clip: Clip) -> Path:
-    """Return the clip's frame grid, drawing it from the MP4 for clips made before it existed."""
-    path = _spritesheet_path(Path(clip.file.path))
-    if not path.exists():
-        frames, _ = video.read_video(clip.file.path)
-        video.write_spritesheet(frames, path)
-    return path
-
-
-def _input_in_use(path: str) -> bool:
+def _input_in_use(name: str) -> bool:
     return Generation.objects.filter(
-        Q(recipe__image_path=path) | Q(recipe__last_image_path=path) | Q(recipe__video_path=path)
+        Q(recipe__image_path=name)
+        | Q(recipe__last_image_path=name)
+        | Q(recipe__video_path=name)
+        | Q(prompt__image=name)
     ).exists()
 
 
-def generation_delete(*, generation: Generation) -> None:
-    """Delete a finished run with its clip, files, and inputs nothing else uses.
+def inputs_release(*, names: Iterable[str]) -> None:
+    """Delete uploaded inputs (under `inputs/`) that no remaining run or prompt reads."""
+    for name in names:
+        if name.startswith(INPUTS_PREFIX) and not _input_in_use(name):
+            media.delete(name)
 
-    Clips made from it keep their files; jobs still reading it must finish first.
+
+def generation_delete(*, generation: Generation) -> None:
+    """Delete a finished run with its clip; the clip's files and unused inputs go with it.
+
+    Clips made from it keep their files; jobs still reading it must finish first. Files
+    are removed by the post-delete handlers (`studio.jobs.signals`), so deleting from the
+    admin or by cascade cleans up the same way.
     """
     if generation.is_active:
         raise GenerationError(
             "The video is still being made; cancel it and wait until it stops.", code="active"
         )
     clip = Clip.objects.filter(generation=generation).first()
-    files: list[Path] = []
     if clip is not None:
         waiting = Generation.objects.filter(source_clip=clip, status__in=Generation.ACTIVE).count()
         if waiting:
@@ -266,22 +301,8 @@ def generation_delete(*, generation: Generation) -> None:
                 "delete it once they finish.",
                 code="in_use",
             )
-        mp4 = Path(clip.file.path)
-        files = [mp4, Path(clip.poster.path), _spritesheet_path(mp4)]
-    inputs_dir = Path(settings.MEDIA_ROOT).resolve() / "inputs"
-    recipe = generation.recipe or {}
-    inputs = [
-        p
-        for p in (recipe.get(k) for k in ("image_path", "last_image_path", "video_path"))
-        if isinstance(p, str) and Path(p).resolve().is_relative_to(inputs_dir)
-    ]
     prompt = generation.prompt
     with transaction.atomic():
         generation.delete()
         if prompt is not None and not prompt.generation_set.exists():
             prompt.delete()
-    for path in files:
-        path.unlink(missing_ok=True)
-    for name in inputs:
-        if not _input_in_use(name):
-            Path(name).unlink(missing_ok=True)

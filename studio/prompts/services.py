@@ -17,7 +17,7 @@ def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
     if fields.get("seed") is None:
         fields["seed"] = random_seed()
     prompt = Prompt.objects.create(project=project, author=user, **fields)
-    image_path = prompt.image.path if prompt.image else None
+    image_path = prompt.image.name if prompt.image else None
     try:
         request, notes = build_request(prompt, image_path=image_path)
         if image_path:
