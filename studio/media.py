@@ -143,14 +143,13 @@ def serve(
     answers with a redirect to a short-lived presigned URL instead. A missing file is a
     404; an unsatisfiable range a 416; HEAD gets the headers alone.
     """
-    storage = storage or default_storage
-    content_type = content_type or mimetypes.guess_type(name or "")[0]
-    content_type = content_type or "application/octet-stream"
-    disposition = content_disposition_header(
-        as_attachment, filename or (Path(name).name if as_attachment and name else None)
-    )
     if not name:
         raise Http404("The file is missing.")
+    storage = storage or default_storage
+    content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    disposition = content_disposition_header(
+        as_attachment, filename or (Path(name).name if as_attachment else None)
+    )
     if settings.STUDIO_S3_REDIRECT and _local_path(storage, name) is None:
         return _redirect(storage, name, content_type, disposition)
     try:
@@ -164,6 +163,7 @@ def serve(
         file.close()
         response: HttpResponseBase = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
+        response["Accept-Ranges"] = "bytes"
         return response
     start, end = byte_range or (0, size - 1)
     status = 200 if byte_range is None else 206
@@ -283,10 +283,14 @@ class _AsyncChunks:
         self.chunks = chunks
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        read = sync_to_async(next, thread_sensitive=False)
+        read = sync_to_async(_next_chunk, thread_sensitive=False)
         iterator = iter(self.chunks)
-        while chunk := await read(iterator, b""):
+        while chunk := await read(iterator):
             yield chunk
 
     def close(self) -> None:
         self.chunks.close()
+
+
+def _next_chunk(iterator: Iterator[bytes]) -> bytes:
+    return next(iterator, b"")

@@ -268,7 +268,6 @@ def test_serve_under_asgi_streams_asynchronously(stored):
         return b"".join([chunk async for chunk in response.streaming_content])
 
     assert async_to_sync(read)() == DATA[100:300100]
-    response.close()
 
 
 def test_serve_from_s3_fetches_only_the_range(s3_storage, monkeypatch, video):
