@@ -117,6 +117,39 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Media lives on local disk under MEDIA_ROOT unless STUDIO_S3_BUCKET names a bucket on
+# S3 or an S3-compatible service (MinIO, R2, ...). Either way code goes through Django's
+# storage API (studio/media.py); the bucket stays private: URLs are presigned.
+STORAGES = {
+    # No OPTIONS: FileSystemStorage follows MEDIA_ROOT, also when tests override it.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if env("STUDIO_S3_BUCKET"):
+    # Unset values are left out, so boto3's own chain applies (AWS_* variables, an IAM role).
+    _s3_from_env = {
+        "endpoint_url": env("STUDIO_S3_ENDPOINT_URL"),
+        "region_name": env("STUDIO_S3_REGION"),
+        "access_key": env("STUDIO_S3_ACCESS_KEY_ID"),
+        "secret_key": env("STUDIO_S3_SECRET_ACCESS_KEY"),
+        "addressing_style": env("STUDIO_S3_ADDRESSING_STYLE"),
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("STUDIO_S3_BUCKET"),
+            "location": env("STUDIO_S3_LOCATION", "media"),
+            "querystring_auth": True,
+            "querystring_expire": env_int("STUDIO_S3_URL_EXPIRE", 3600),
+            "file_overwrite": False,
+            # Presigned URLs signed with SigV4, the only kind R2 and new AWS regions take.
+            "signature_version": "s3v4",
+            **{key: value for key, value in _s3_from_env.items() if value},
+        },
+    }
+# Serve media by redirecting to a presigned URL instead of streaming it through Django
+# (only for storages without local files; access is still checked before the redirect).
+STUDIO_S3_REDIRECT = env_bool("STUDIO_S3_REDIRECT", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
