@@ -119,6 +119,11 @@ def publish(
         Path(staged).unlink(missing_ok=True)
 
 
+def exists(name: str | None, *, storage: Storage | None = None) -> bool:
+    """Whether a stored file is there; an empty name (an unset field) is not."""
+    return bool(name) and (storage or default_storage).exists(name)
+
+
 def delete(*names: str | None, storage: Storage | None = None) -> None:
     """Delete each stored name; missing files and empty names (unset fields) are fine."""
     storage = storage or default_storage

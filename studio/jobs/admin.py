@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 
 
 @admin.register(Generation)
@@ -9,3 +9,9 @@ class GenerationAdmin(admin.ModelAdmin):
     list_filter = ["status", "engine", "mode"]
     search_fields = ["id", "error", "project__name"]
     readonly_fields = ["recipe", "notes", "queued_at", "started_at", "finished_at", "worker"]
+
+
+@admin.register(Clip)
+class ClipAdmin(admin.ModelAdmin):
+    list_display = ["id", "project", "width", "height", "num_frames", "fps", "created_at"]
+    raw_id_fields = ["generation", "parent_clip"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from PIL import Image
 
 from generation import video
@@ -91,10 +92,11 @@ def test_spritesheet_is_drawn_for_clips_made_before_it_existed(api, alice_key, c
     api.key = alice_key
     done = _made(api, commit, run_worker)
     clip = Clip.objects.get(generation_id=_pk(done["id"]))
-    sprites = Path(clip.file.path).with_name(f"{Path(clip.file.path).stem}-sprites.jpg")
-    sprites.unlink()
+    default_storage.delete(clip.spritesheet.name)
     response = api.get(f"/videos/{done['id']}/content", {"variant": "spritesheet"})
-    assert response.status_code == 200 and sprites.exists()
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    clip.refresh_from_db()
+    assert default_storage.exists(clip.spritesheet.name)
 
 
 def test_content_of_an_unfinished_video_is_a_clear_400(api, alice_key, commit):
@@ -370,10 +372,12 @@ def test_delete(api, alice_key, commit, run_worker):
     api.key = alice_key
     done = _made(api, commit, run_worker)
     clip = Clip.objects.get(generation_id=_pk(done["id"]))
-    files = [Path(clip.file.path), Path(clip.poster.path)]
-    response = api.delete(f"/videos/{done['id']}")
+    files = clip.file_names
+    assert len(files) == 3 and all(default_storage.exists(f) for f in files)
+    with commit():  # Files go once the deletion commits.
+        response = api.delete(f"/videos/{done['id']}")
     assert response.json() == {"id": done["id"], "object": "video.deleted", "deleted": True}
-    assert not any(f.exists() for f in files)
+    assert not any(default_storage.exists(f) for f in files)
     assert api.get(f"/videos/{done['id']}").status_code == 404
     assert not Generation.objects.exists() and not Clip.objects.exists()
 
@@ -583,12 +587,15 @@ def test_delete_removes_inputs_nothing_else_uses(api, alice_key, settings, commi
     with commit():
         remix = api.post(f"/videos/{first['id']}/remix", {"prompt": "again"}).json()
     run_worker()
-    image_path = Path(Generation.objects.get(pk=_pk(first["id"])).recipe["image_path"])
-    assert api.delete(f"/videos/{first['id']}").status_code == 200
-    assert image_path.exists(), "the remix still uses the image"
+    image = Generation.objects.get(pk=_pk(first["id"])).recipe["image_path"]
+    assert default_storage.exists(image)
+    with commit():
+        assert api.delete(f"/videos/{first['id']}").status_code == 200
+    assert default_storage.exists(image), "the remix still uses the image"
     assert Prompt.objects.count() == 1
-    assert api.delete(f"/videos/{remix['id']}").status_code == 200
-    assert not image_path.exists() and Prompt.objects.count() == 0
+    with commit():
+        assert api.delete(f"/videos/{remix['id']}").status_code == 200
+    assert not default_storage.exists(image) and Prompt.objects.count() == 0
 
 
 def test_listing_survives_deleting_as_you_go(api, alice_key, commit, run_worker):

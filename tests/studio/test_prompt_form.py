@@ -4,6 +4,7 @@ import io
 
 import numpy as np
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
@@ -117,7 +118,9 @@ def test_image_upload_makes_an_image_to_video_job(alice_client, alice_project, r
     assert response.status_code == 200
     g = Generation.objects.get()
     assert g.mode == "image_to_video"
-    with Image.open(g.recipe["image_path"]) as img:
+    name = g.recipe["image_path"]
+    assert name.startswith("inputs/"), "the recipe holds a storage name, not a path"
+    with default_storage.open(name) as fh, Image.open(fh) as img:
         assert img.size == (320, 200)
 
 
