@@ -217,10 +217,16 @@ class PipelineCache:
         budget = self.budget(device)
         return memory.choose_offload(weights, working, budget if cap is None else min(cap, budget))
 
-    def keys(self) -> list[Key]:
-        """Resident entries, least recently used first."""
+    def resident(self) -> list[Key]:
+        """Keys of the resident pipelines, least recently used first."""
         with self._cond:
             return list(self._entries)
+
+    def offload(self, key: Key) -> str | None:
+        """The offload strategy a resident entry runs with; None when it is not resident."""
+        with self._cond:
+            entry = self._entries.get(key)
+            return entry.offload if entry else None
 
     def resident_bytes(self, device: str) -> int:
         """Bytes held on `device` now, running jobs' working memory included."""

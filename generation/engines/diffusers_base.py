@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.cache import PipelineSpec
+from generation.cache import DENOISERS, PipelineSpec
 from generation.engines.checkpoint import CheckpointEngine
 from generation.spec import (
     Cancelled,
@@ -227,15 +227,9 @@ class DiffusersEngine(CheckpointEngine):
             pipe.set_progress_bar_config(disable=True)
         return pipe
 
-    @staticmethod
-    def denoisers(pipe: Any) -> list[Any]:
-        """The modules that run every step (transformer(s) or UNet)."""
-        names = ("transformer", "transformer_2", "unet")
-        return [m for m in (getattr(pipe, n, None) for n in names) if m is not None]
-
     def _configure_modules(self, pipe: Any, skip: set[str]) -> None:
         """Apply the per-engine performance options to the denoisers this load created."""
-        for name in ("transformer", "transformer_2", "unet"):
+        for name in DENOISERS:
             module = getattr(pipe, name, None)
             if module is None or name in skip:
                 continue
