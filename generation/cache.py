@@ -159,7 +159,6 @@ class PipelineCache:
 
     def __init__(self, budget_bytes: int | None = None, *, device: str = "auto"):
         self.budget_bytes = budget_bytes
-        self._device_setting = device
         self._device: str | None = None if device == "auto" else device
         self._defaults: dict[str, int] = {}
         # Least recently used first.
@@ -450,12 +449,14 @@ class PipelineCache:
         return any(e.users for e in self._family(entry))
 
     def _drop(self, entry: _Entry) -> None:
+        """Forget `entry` and the entries built on it; memory returns once no job holds them."""
         for e in reversed(self._family(entry)):
             if self._entries.pop(e.key, None) is not None:
                 self.unloaded.append(e.key)
-            e.views.clear()
-            e.hooked = None
-            e.pipeline = None
+            if not e.users:  # A job still running on it (`unload`) keeps what it holds.
+                e.views.clear()
+                e.hooked = None
+                e.pipeline = None
 
 
 def _measure(pipe: Any, shared: frozenset[str]) -> dict[str, int]:
