@@ -11,9 +11,10 @@ other (the worker runs one job at a time, so in practice it never waits).
 Placement is chosen here from the device. On the CPU everything stays in RAM. On a GPU the
 job gets the weakest offload that fits the budget with its working memory
 (`memory.choose_offload`): everything on the GPU, one component at a time, or layer by
-layer through diffusers' group offload, so a pipeline larger than the budget still runs. A
-pipeline resident with a weaker strategy than a job needs is loaded again with the stronger
-one. VAE tiling is on by default on GPUs (the decode is the peak of a long clip) and off
+layer through diffusers' group offload, so a pipeline larger than the budget still runs.
+On the CPU there is nothing to offload to: a job over the whole budget is refused before
+anything loads (`CheckpointEngine.check_memory`, naming the sizes that fit). A pipeline
+resident with a weaker strategy than a job needs is loaded again with the stronger one. VAE tiling is on by default on GPUs (the decode is the peak of a long clip) and off
 on the CPU.
 
 Memory is counted per pool: the execution device (a GPU, or RAM on a CPU worker) and host
