@@ -2,7 +2,10 @@
 
 A worker must refuse a job it cannot fit *before* spending a minute loading 30 GB of
 weights, so parameter counts come from safetensors headers (a few kilobytes each) and
-the available memory from the device, never from a trial run.
+the available memory from the device, never from a trial run. The offload arithmetic
+here (how many weight bytes sit on the accelerator under each strategy, which strategy
+a job needs) is shared by the engines' refuse-before-loading check and the worker's
+pipeline cache, so both reason about a job the same way.
 """
 
 from __future__ import annotations
@@ -11,11 +14,30 @@ import json
 import math
 import os
 import struct
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from generation.spec import GenerationError
 
 GIB = 1024**3
+
+OFFLOAD_MODES = ("auto", "none", "model", "group", "sequential")
+"""Where weights live while a job runs on an accelerator. `none`: all on it; `model`: one
+whole component at a time (diffusers' model CPU offload); `group`: a layer at a time,
+streamed from RAM (diffusers' group offload); `sequential`: the same through accelerate
+(slower; kept for setups where group offload misbehaves). `auto`: the weakest that fits."""
+
+OFFLOAD_STRENGTH = {"none": 0, "model": 1, "group": 2, "sequential": 2}
+"""Order of the strategies by how little of the weights they keep on the accelerator."""
+
+BLOCK_SHARE = 10
+"""Layer-wise offload keeps about a tenth of the largest component on the accelerator: the
+layer running, the next one prefetched, and the small modules that are never split."""
+
+CUDA_HEADROOM_MIN = GIB
+CUDA_HEADROOM_SHARE = 0.05
+"""Kept free on a GPU for the CUDA context, cuDNN workspaces and allocator fragmentation."""
 
 DTYPE_BYTES = {
     "float32": 4,
@@ -124,3 +146,55 @@ def cuda_total_memory(device: str = "cuda") -> int:
 
     index = torch.device(device).index or 0
     return int(torch.cuda.get_device_properties(index).total_memory)
+
+
+def device_weight_bytes(weights: Mapping[str, int], offload: str, device: str) -> int:
+    """Bytes of weights on the execution device at a job's peak, per component sizes.
+
+    With model offload only the largest component sits on the device at a time; with
+    group or sequential offload about one layer does. On the CPU there is nothing to
+    offload to, so every weight counts.
+    """
+    sizes = [int(n) for n in weights.values()]
+    if not sizes:
+        return 0
+    if device == "cpu" or offload in ("none", "auto"):
+        return sum(sizes)
+    if offload == "model":
+        return max(sizes)
+    return max(sizes) // BLOCK_SHARE
+
+
+def choose_offload(weights: Mapping[str, int], working: int, budget: int) -> str:
+    """The weakest strategy whose peak (weights on the device + `working`) fits `budget`.
+
+    When none fits, the strongest: the caller's memory check refuses what even that
+    cannot run.
+    """
+    for offload in ("none", "model", "group"):
+        if device_weight_bytes(weights, offload, "cuda") + working <= budget:
+            return offload
+    return "group"
+
+
+def default_budget(device: str) -> int:
+    """Bytes a worker's pipelines may use on `device` when no budget is configured.
+
+    A GPU: its total memory less headroom (the worker is assumed to own the card; set a
+    budget to share it). The CPU: the RAM the OS could hand out when asked.
+    """
+    if device.startswith("cuda"):
+        total = cuda_total_memory(device)
+        return total - max(CUDA_HEADROOM_MIN, int(total * CUDA_HEADROOM_SHARE))
+    return available_ram()
+
+
+def module_bytes(module: Any) -> int:
+    """Bytes of a loaded torch module's parameters and buffers, each tensor counted once."""
+    seen: set[int] = set()
+    total = 0
+    for tensor in (*module.parameters(), *module.buffers()):
+        if id(tensor) not in seen:
+            seen.add(id(tensor))
+            total += tensor.numel() * tensor.element_size()
+    return total

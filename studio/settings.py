@@ -182,10 +182,13 @@ for _family in ("wan", "ltx", "cogvideox", "svd"):
     if _model:
         STUDIO_ENGINE_CONFIGS[_family] = {
             "model": _model,
-            "offload": env(f"STUDIO_{_key}_OFFLOAD", "none"),
+            "offload": env(f"STUDIO_{_key}_OFFLOAD", "auto"),
         }
         if env(f"STUDIO_{_key}_I2V_MODEL"):
             STUDIO_ENGINE_CONFIGS[_family]["i2v_model"] = env(f"STUDIO_{_key}_I2V_MODEL")
+# What the pipelines of all engines may use together on the worker's device (the GPU, or RAM
+# on a CPU-only worker); unset: the device's memory less headroom. Least recently used go first.
+STUDIO_MEMORY_BUDGET_GB = float(env("STUDIO_MEMORY_BUDGET_GB", "0") or 0)
 _selected = env_list("STUDIO_ENGINES")
 if _selected:
     STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in _selected}

@@ -1,8 +1,10 @@
 """Engine registry: builds engines from plain config dicts and keeps them warm.
 
 Engine modules import torch and diffusers lazily (inside methods), so building an engine
-is cheap and the web process can read capabilities without loading a model. An engine
-instance loads its pipeline on first use and keeps it for the next job.
+is cheap and the web process can read capabilities without loading a model. The registry
+owns the worker's one `PipelineCache`: every engine it builds loads its pipelines through
+it, so all of them share one memory budget and the least recently used are unloaded
+first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from generation.cache import PipelineCache
 from generation.spec import Engine, GenerationError
 
 ENGINE_CLASSES = {
@@ -39,12 +42,21 @@ class Registry:
 
     `configs` maps an engine id to its config; the config's `kind` (default: the id)
     picks the class, the rest (`model`, `device`, `dtype`, `offload`, ...) goes to it.
+    `budget_bytes` bounds what the pipelines of all engines may use on the worker's
+    device (None: the device's memory less headroom, or the free RAM on a CPU worker).
     """
 
-    def __init__(self, configs: Mapping[str, Mapping[str, Any]]):
+    def __init__(
+        self,
+        configs: Mapping[str, Mapping[str, Any]],
+        *,
+        budget_bytes: int | None = None,
+        device: str = "auto",
+    ):
         self._configs = {k: dict(v) for k, v in configs.items()}
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        self.cache = PipelineCache(budget_bytes, device=device)
 
     def ids(self) -> list[str]:
         return list(self._configs)
@@ -64,10 +76,12 @@ class Registry:
                     )
                 config = dict(self._configs[engine_id])
                 cls = engine_class(config.pop("kind", engine_id))
-                engine = cls(engine_id=engine_id, **config)
+                engine = cls(engine_id=engine_id, cache=self.cache, **config)
                 self._engines[engine_id] = engine
             return engine
 
     def unload(self, engine_id: str) -> None:
+        """Forget the engine and unload its pipelines; the next `get` builds it afresh."""
         with self._lock:
             self._engines.pop(engine_id, None)
+        self.cache.unload(engine_id)

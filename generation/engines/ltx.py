@@ -115,7 +115,7 @@ class LTXEngine(DiffusersEngine):
         frames = (request.num_frames - 1) // temporal + 1
         return frames * math.ceil(request.height / spatial) * math.ceil(request.width / spatial)
 
-    def estimate_memory(self, request: GenerationRequest) -> int:
+    def memory_request(self, request: GenerationRequest) -> GenerationRequest:
         """Count an extension at the length of the segment it generates, not just the new part."""
         if request.mode in (FORWARD, BACKWARD):
             overlap = request.options.get("overlap") or DEFAULT_OVERLAP
@@ -124,7 +124,7 @@ class LTXEngine(DiffusersEngine):
                 # with the default until then rather than crash here.
                 overlap = DEFAULT_OVERLAP
             request = request.replace(num_frames=ceil_8k1(overlap + request.num_frames))
-        return super().estimate_memory(request)
+        return request
 
     # -- pipeline calls -------------------------------------------------------------------
 
@@ -184,7 +184,7 @@ class LTXEngine(DiffusersEngine):
         extension has a source, which here is `frames`.
         """
         self.prepare(request.replace(video_path=request.video_path or "<frames>"))
-        with self._lock:
+        with self.job(request):
             return self._extend(request, progress, frames, fps)
 
     def _extend(

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from generation.engines import Registry
+from generation.memory import GIB
 from generation.spec import Capabilities
 
 _registry: Registry | None = None
@@ -24,7 +25,8 @@ def get_registry() -> Registry:
     global _registry, _registry_configs
     configs = settings.STUDIO_ENGINE_CONFIGS
     if _registry is None or _registry_configs != configs:
-        _registry = Registry(configs)
+        budget_gb = settings.STUDIO_MEMORY_BUDGET_GB
+        _registry = Registry(configs, budget_bytes=int(budget_gb * GIB) if budget_gb else None)
         _registry_configs = {k: dict(v) for k, v in configs.items()}
     return _registry
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from generation import memory
+from generation.cache import PipelineCache
 from generation.engines.diffusers_base import DiffusersEngine, frames_to_uint8
 from generation.spec import (
     Cancelled,
@@ -197,21 +198,24 @@ def test_attention_backend_stays_with_its_engine(tiny_wan_dir, monkeypatch):
     from generation.engines.wan import WanEngine
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    before = _AttentionBackendRegistry._active_backend
-    try:
-        eng = WanEngine(engine_id="wan", model=str(tiny_wan_dir), attention_backend="_native_math")
-        transformer = eng.base_pipeline().transformer
-        # Other engines in the worker keep the process default...
-        assert _AttentionBackendRegistry._active_backend == before
-        # ...while this engine's attention runs on the configured backend.
-        used = {
-            m.processor._attention_backend
-            for m in transformer.modules()
-            if hasattr(getattr(m, "processor", None), "_attention_backend")
-        }
-        assert used == {AttentionBackendName._NATIVE_MATH}
-    finally:
-        _AttentionBackendRegistry.set_active_backend(before)
+
+    class Recorder(NullProgress):
+        active: list = []
+
+        def step(self, done, total, preview=None):
+            super().step(done, total, preview)
+            self.active.append(_AttentionBackendRegistry.get_active_backend()[0])
+
+    before = _AttentionBackendRegistry.get_active_backend()[0]
+    assert before != AttentionBackendName._NATIVE_MATH
+    eng = WanEngine(engine_id="wan", model=str(tiny_wan_dir), attention_backend="_native_math")
+    request = GenerationRequest(prompt="a cat", width=16, height=16, num_frames=5, steps=2)
+    progress = Recorder()
+    eng.generate(request, progress)
+    # This engine's steps ran on the configured backend...
+    assert progress.active == [AttentionBackendName._NATIVE_MATH] * 2
+    # ...and other engines in the worker keep the process default.
+    assert _AttentionBackendRegistry.get_active_backend()[0] == before
 
 
 def test_group_offload_onloads_every_vae_weight_the_decode_uses(tiny_ltx_dir, monkeypatch):
@@ -246,7 +250,11 @@ def test_group_offload_onloads_every_vae_weight_the_decode_uses(tiny_ltx_dir, mo
     monkeypatch.setattr(group_offloading.ModuleGroup, "onload_", record)
     monkeypatch.setattr(LTXEngine, "device", property(lambda self: "cuda"))
     eng = LTXEngine(
-        engine_id="ltx", model=str(tiny_ltx_dir), offload="group", dtype="float32", max_memory_gb=64
+        engine_id="ltx",
+        model=str(tiny_ltx_dir),
+        offload="group",
+        dtype="float32",
+        cache=PipelineCache(64 * memory.GIB),
     )
     request = GenerationRequest(prompt="a cat", width=32, height=32, num_frames=9, fps=24, steps=1)
     assert eng.generate(request, NullProgress()).frames.shape == (9, 32, 32, 3)
