@@ -166,7 +166,7 @@ def test_studio_extras_reach_the_recipe(api, alice_key, commit):
         ({**ANIMATIC, "seconds": "60"}, "seconds", "frames"),
         ({**ANIMATIC, "camera_motion": "barrel_roll"}, "camera_motion", "must be one of"),
         ({**ANIMATIC, "prompt": "x" * 2001}, "prompt", "limit is 2000"),
-        ({**ANIMATIC, "steps": 0}, "steps", "between 1"),
+        ({**ANIMATIC, "steps": 0}, "steps", "at least 1"),
         (
             {**ANIMATIC, "input_reference": {"image_url": "https://example.com/a.png"}},
             "input_reference",
