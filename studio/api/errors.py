@@ -83,6 +83,13 @@ TYPE_WORDS = {
     "list_type": "a list",
 }
 BOUND_TYPES = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+# The error types of the checks in schemas.py, with the code each answers with.
+STUDIO_TYPES = {
+    "invalid_text": "invalid_text",
+    "invalid_value": "invalid_value",
+    "invalid_type": "invalid_type",
+    "unsupported_value": "unsupported_value",
+}
 
 
 def validation_error(error: dict[str, Any], params: type[BaseModel]) -> ApiError:
@@ -94,45 +101,40 @@ def validation_error(error: dict[str, Any], params: type[BaseModel]) -> ApiError
     """
     field, names = _field_at(params, error["loc"])
     subject = ".".join(names) or "body"
-    kind = error["type"]
-    got = f"; got {_short(error.get('input'))}"
-    ctx = error.get("ctx") or {}
-    if kind == "missing":
-        return ApiError(
-            400,
-            f"Missing required parameter: '{subject}'.",
-            param=subject.split(".")[0],
-            code="missing_required_parameter",
-        )
-    if kind in TYPE_WORDS:
-        message, code = f"'{subject}' must be {TYPE_WORDS[kind]}{got}.", "invalid_type"
-    elif kind in ("string_too_long", "too_long"):
-        message = (
-            f"'{subject}' is {len(error['input'])} characters; the limit is {ctx['max_length']}."
-        )
-        code = "invalid_value"
-    elif kind in ("string_too_short", "too_short"):
-        least = ctx["min_length"]
-        message = (
-            f"'{subject}' must not be empty."
-            if least == 1
-            else f"'{subject}' must be at least {least} characters long."
-        )
-        code = "invalid_value"
-    elif kind in BOUND_TYPES:
-        message, code = f"'{subject}' must be {_bounds(field, ctx)}{got}.", "invalid_value"
-    elif kind == "string_pattern_mismatch":
-        message, code = f"'{subject}' must be {_pattern_words(field, ctx)}{got}.", "invalid_value"
-    elif kind in ("literal_error", "enum"):
-        message, code = f"'{subject}' must be one of: {ctx['expected']}{got}.", "invalid_value"
-    elif kind == "string_unicode":
-        message, code = f"'{subject}' holds characters that are not valid text.", "invalid_text"
-    elif kind in ("invalid_text", "invalid_value", "unsupported_value", "invalid_type"):
-        # The studio's own checks word their message as what the value must be or do.
-        message, code = f"'{subject}' {error['msg']}.", kind.replace("unsupported", "invalid")
-    else:
-        message, code = f"'{subject}' is not valid: {error['msg']}{got}.", "invalid_value"
+    message, code = _describe(error, f"'{subject}'", field)
     return ApiError(400, message, param=subject.split(".")[0], code=code)
+
+
+def _describe(error: dict[str, Any], subject: str, field: FieldInfo | None) -> tuple[str, str]:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    got = f"; got {_short(error.get('input'))}"
+    if kind == "missing":
+        return f"Missing required parameter: {subject}.", "missing_required_parameter"
+    if kind in TYPE_WORDS:
+        return f"{subject} must be {TYPE_WORDS[kind]}{got}.", "invalid_type"
+    if kind == "string_unicode":
+        return f"{subject} holds characters that are not valid text.", "invalid_text"
+    if kind in ("string_too_long", "too_long"):
+        length = len(error["input"])
+        return (
+            f"{subject} is {length} characters; the limit is {ctx['max_length']}.",
+            "invalid_value",
+        )
+    if kind in ("string_too_short", "too_short"):
+        least = ctx["min_length"]
+        if least == 1:
+            return f"{subject} must not be empty.", "invalid_value"
+        return f"{subject} must be at least {least} characters long.", "invalid_value"
+    if kind in BOUND_TYPES:
+        return f"{subject} must be {_bounds(field, ctx)}{got}.", "invalid_value"
+    if kind == "string_pattern_mismatch":
+        return f"{subject} must be {_pattern_words(field, ctx)}{got}.", "invalid_value"
+    if kind in ("literal_error", "enum"):
+        return f"{subject} must be one of: {ctx['expected']}{got}.", "invalid_value"
+    if kind in STUDIO_TYPES:
+        # The studio's own checks word their message as what the value must be or do.
+        return f"{subject} {error['msg']}.", STUDIO_TYPES[kind]
+    return f"{subject} is not valid: {error['msg']}{got}.", "invalid_value"
 
 
 def _field_at(params: type[BaseModel], loc: tuple) -> tuple[FieldInfo | None, list[str]]:

@@ -72,9 +72,11 @@ class _AlsoAsText:
 
 
 def _number_text(value: Any) -> Any:
-    if isinstance(value, str) and re.match(SECONDS_TEXT, value.strip()):
-        return float(value.strip().removesuffix("s"))
-    return value  # Anything else is the number validator's to accept or refuse.
+    if not isinstance(value, str):
+        return value  # The number validator's to accept or refuse.
+    if not re.fullmatch(SECONDS_TEXT, value):
+        raise PydanticCustomError("invalid_type", 'must be a number, such as 4 or "4.5s"')
+    return float(value.removesuffix("s"))
 
 
 Seconds = Annotated[float, Field(ge=0.05, le=600), _AlsoAsText()]
@@ -114,7 +116,7 @@ def _data_url_bytes(url: str) -> tuple[str | None, bytes]:
 
 
 class ImageReference(BaseModel):
-    """An image sent inline, as the SDK sends a dict `input_reference`; the studio never fetches URLs."""
+    """An image sent inline, as the SDK sends a dict `input_reference`; URLs are never fetched."""
 
     file_id: str | None = Field(
         None, description="Not supported: upload the image, or send it as a data URL."
