@@ -2,10 +2,11 @@
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import django_rq
 from django.conf import settings
+from ninja.security.base import AuthBase
 
 from studio.keys.models import ApiKey
 from studio.keys.services import api_key_digest, api_key_mark_used
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 class Caller:
     key: ApiKey
     role: str
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def user(self):
@@ -109,3 +111,20 @@ def rate_limit(caller: Caller) -> dict[str, str]:
             headers={**headers, "Retry-After": str(reset)},
         )
     return headers
+
+
+class BearerKey(AuthBase):
+    """A studio API key as ninja's auth: documented as HTTP bearer, checked and counted here.
+
+    Failures raise ApiError, so a missing, wrong or revoked key and a spent rate limit each
+    get their own OpenAI error rather than ninja's bare 401.
+    """
+
+    openapi_type = "http"
+    openapi_scheme = "bearer"
+    openapi_description = "A studio API key (the SDK's `api_key`), from the API keys page."
+
+    def __call__(self, request) -> Caller:
+        caller = authenticate(request)
+        caller.rate_limit_headers = rate_limit(caller)
+        return caller

@@ -1,10 +1,12 @@
-"""A Generation as the OpenAI `Video` object."""
+"""Generations and engines as the contract's `Video` and `Model`."""
 
 import uuid
 
+from studio.jobs.engines import EngineInfo
 from studio.jobs.models import Generation
 
 from .errors import ApiError
+from .schemas import Model, Video, VideoError
 
 ID_PREFIX = "video_"
 
@@ -44,7 +46,7 @@ def _timestamp(value) -> int | None:
     return int(value.timestamp()) if value else None
 
 
-def video_json(generation: Generation) -> dict:
+def present_video(generation: Generation) -> Video:
     recipe = generation.recipe or {}
     clip = getattr(generation, "clip", None) if generation.status == "succeeded" else None
     if clip is not None:
@@ -59,34 +61,45 @@ def video_json(generation: Generation) -> dict:
     prompt = generation.prompt.text if generation.prompt_id else recipe.get("prompt", "")
     error = None
     if generation.status in (Generation.Status.FAILED, Generation.Status.CANCELLED):
-        error = {
-            "code": "cancelled"
+        error = VideoError(
+            code="cancelled"
             if generation.status == Generation.Status.CANCELLED
             else (generation.error_code or "generation_error"),
-            "message": generation.error or "The generation failed.",
-        }
+            message=generation.error or "The generation failed.",
+        )
     finished = generation.status not in Generation.ACTIVE
-    return {
-        "id": video_id(generation.pk),
-        "object": "video",
-        "model": generation.engine,
-        "status": STATUS[generation.status],
-        "progress": generation.percent,
-        "created_at": _timestamp(generation.queued_at),
-        "completed_at": _timestamp(generation.finished_at) if finished else None,
-        "expires_at": None,
-        "seconds": _seconds(seconds),
-        "size": size,
-        "prompt": prompt,
-        "remixed_from_video_id": video_id(generation.source_clip.generation_id)
+    return Video(
+        id=video_id(generation.pk),
+        object="video",
+        model=generation.engine,
+        status=STATUS[generation.status],
+        progress=generation.percent,
+        created_at=_timestamp(generation.queued_at),
+        completed_at=_timestamp(generation.finished_at) if finished else None,
+        expires_at=None,
+        seconds=_seconds(seconds),
+        size=size,
+        prompt=prompt,
+        remixed_from_video_id=video_id(generation.source_clip.generation_id)
         if generation.source_clip_id
         else None,
-        "error": error,
+        error=error,
         # Beyond OpenAI's fields: where the clip lives in the studio, and the run's details.
-        "mode": generation.mode,
-        "project_id": generation.project_id,
-        "clip_id": clip.pk if clip is not None else None,
-        "seed": recipe.get("seed"),
-        "fps": recipe.get("fps"),
-        "notes": list(generation.notes or []),
-    }
+        mode=generation.mode,
+        project_id=generation.project_id,
+        clip_id=clip.pk if clip is not None else None,
+        seed=recipe.get("seed"),
+        fps=recipe.get("fps"),
+        notes=list(generation.notes or []),
+    )
+
+
+def present_model(info: EngineInfo) -> Model:
+    return Model(
+        id=info.id,
+        object="model",
+        created=0,
+        owned_by="studio",
+        label=info.label,
+        modes=sorted(info.capabilities.modes),
+    )

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
-from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS, size_for
+from generation.prompting import ASPECT_RATIOS, size_for
 from generation.spec import MODE_LABELS, GenerationError
 from studio.gallery.services import clip_derive, clip_remix
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
@@ -27,16 +27,14 @@ from studio.prompts.services import prompt_submit
 from studio.prompts.validators import validate_image_upload
 from studio.teams.models import Team
 
-from . import params
 from .auth import Caller
 from .errors import ApiError
 from .presenters import parse_video_id
+from .schemas import CreateVideo, DeriveVideo, EditVideo, ExtendVideo, ListQuery
 
 logger = logging.getLogger(__name__)
 
 API_PROJECT_NAME = "API"
-DEFAULT_SECONDS = 4.0
-MAX_SECONDS = 600.0
 
 
 def bad_request(error: GenerationError) -> ApiError:
@@ -74,9 +72,8 @@ def engine_for(model: str, *, mode: str) -> EngineInfo:
     return info
 
 
-def caller_project(caller: Caller, data: dict) -> Project:
+def caller_project(caller: Caller, wanted: int | None) -> Project:
     """Where new videos go: the key's project, a `project_id` in its team, or the team's API project."""
-    wanted = params.number(data, "project_id", integer=True, low=1)
     if caller.key.project_id:
         project = caller.projects().first()
         if project is None or (wanted and wanted != project.pk):
@@ -157,39 +154,33 @@ def _check_image(upload) -> None:
         raise ApiError(status, " ".join(exc.messages), param="input_reference") from None
 
 
-def video_create(*, caller: Caller, data: dict, files: dict) -> Generation:
+def video_create(*, caller: Caller, body: CreateVideo) -> Generation:
+    """Queue a video; the engine checks what depends on it (size, frames, fps, steps)."""
     caller.require("editor")
-    prompt = params.text(data, "prompt", required=True)
-    image = params.image_reference(data, files)
+    image = body.image
     mode = "image_to_video" if image is not None else "text_to_video"
-    model = params.text(data, "model", max_length=64) or settings.STUDIO_DEFAULT_ENGINE
-    info = engine_for(model, mode=mode)
+    info = engine_for(body.model or settings.STUDIO_DEFAULT_ENGINE, mode=mode)
     caps = info.capabilities
-    wanted_size = params.size(data)
-    width, height = wanted_size or size_for("16:9", long_side=512, multiple=caps.size_multiple)
+    width, height = body.dimensions or size_for("16:9", long_side=512, multiple=caps.size_multiple)
     fields = {
-        "text": prompt,
-        "negative_text": params.text(data, "negative_prompt"),
-        "camera_motion": params.choice(
-            data, "camera_motion", list(CAMERA_MOTIONS), default="static"
-        ),
-        "style_preset": params.choice(data, "style", list(STYLE_PRESETS)),
+        "text": body.prompt,
+        "negative_text": body.negative_prompt,
+        "camera_motion": body.camera_motion,
+        "style_preset": body.style or "",
         "aspect_ratio": _nearest_aspect(width, height),
         "resolution": max(width, height),
         "width": width,
         "height": height,
-        "duration_s": params.number(
-            data, "seconds", default=DEFAULT_SECONDS, low=0.05, high=MAX_SECONDS
-        ),
-        "fps": params.number(data, "fps", default=caps.default_fps, integer=True, low=1, high=120),
-        "seed": params.number(data, "seed", integer=True, low=0, high=2**63 - 1),
-        "steps": params.number(data, "steps", integer=True, low=1, high=caps.max_steps),
+        "duration_s": body.seconds,
+        "fps": body.fps or caps.default_fps,
+        "seed": body.seed,
+        "steps": body.steps,
         "engine": info.id,
     }
     if image is not None:
         _check_image(image)
         fields["image"] = image
-    project = caller_project(caller, data)
+    project = caller_project(caller, body.project_id)
     try:
         return prompt_submit(project=project, user=caller.user, data=fields)
     except GenerationError as e:
@@ -199,9 +190,8 @@ def video_create(*, caller: Caller, data: dict, files: dict) -> Generation:
         raise error from None
 
 
-def video_remix(*, caller: Caller, source: Generation, data: dict) -> Generation:
+def video_remix(*, caller: Caller, source: Generation, prompt: str) -> Generation:
     caller.require("editor")
-    prompt = params.text(data, "prompt", required=True)
     clip = completed_clip(source)
     try:
         return clip_remix(clip=clip, user=caller.user, text=prompt)
@@ -258,15 +248,15 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
         return None
 
 
-def _derive(*, caller: Caller, data: dict, files: dict, mode: str, **options) -> Generation:
+def _derive(*, caller: Caller, body: DeriveVideo, mode: str, **options) -> Generation:
     caller.require("editor")
-    video_ref, upload = params.video_reference(data, files)
-    model = params.text(data, "model", max_length=64) or None
-    if video_ref is not None:
-        source = visible_generation(caller, video_ref, param="video")
+    model = body.model or None
+    if body.video_id is not None:
+        source = visible_generation(caller, body.video_id, param="video")
         clip = completed_clip(source, param="video")
         return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
-    project = caller_project(caller, data)
+    upload = body.upload
+    project = caller_project(caller, body.project_id)
     name, sha256 = _stored_upload(upload, project)
     keep = False
     try:
@@ -310,26 +300,23 @@ def _derive_from(
         raise bad_request(e) from None
 
 
-def video_extend(*, caller: Caller, data: dict, files: dict) -> Generation:
-    direction = params.choice(data, "direction", ["forward", "backward"], default="forward")
+def video_extend(*, caller: Caller, body: ExtendVideo) -> Generation:
     return _derive(
         caller=caller,
-        data=data,
-        files=files,
-        mode=f"extend_{direction}",
-        prompt=params.text(data, "prompt", required=True),
-        seconds=params.number(data, "seconds", required=True, low=0.05, high=MAX_SECONDS),
+        body=body,
+        mode=f"extend_{body.direction}",
+        prompt=body.prompt,
+        seconds=body.seconds,
     )
 
 
-def video_edit(*, caller: Caller, data: dict, files: dict) -> Generation:
+def video_edit(*, caller: Caller, body: EditVideo) -> Generation:
     return _derive(
         caller=caller,
-        data=data,
-        files=files,
+        body=body,
         mode="video_to_video",
-        prompt=params.text(data, "prompt", required=True),
-        strength=params.number(data, "strength", default=0.6, low=0.0, high=1.0),
+        prompt=body.prompt,
+        strength=body.strength,
     )
 
 
@@ -392,6 +379,26 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
         if caller.projects().filter(pk=place["project_id"]).exists():
             return datetime.fromisoformat(place["queued_at"]), pk
     raise ApiError(404, f"No video found with id {after!r}.", param="after", code="video_not_found")
+
+
+def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], bool]:
+    """A page of the caller's videos by creation time, and whether more follow it."""
+    items = Generation.objects.filter(project__in=caller.projects()).select_related(
+        "prompt", "source_clip", "clip"
+    )
+    if query.after:
+        queued_at, pk = list_cursor(caller, query.after)
+        if query.order == "desc":
+            items = items.filter(queued_at__lt=queued_at) | items.filter(
+                queued_at=queued_at, pk__lt=pk
+            )
+        else:
+            items = items.filter(queued_at__gt=queued_at) | items.filter(
+                queued_at=queued_at, pk__gt=pk
+            )
+    sort = ("-queued_at", "-pk") if query.order == "desc" else ("queued_at", "pk")
+    page = list(items.order_by(*sort)[: query.limit + 1])
+    return page[: query.limit], len(page) > query.limit
 
 
 IDEMPOTENCY_TTL_S = 24 * 3600

@@ -1,226 +1,310 @@
-"""/v1: the OpenAI Videos API over the studio's generations. Thin views; logic in services."""
+"""/v1: the OpenAI Videos API over the studio's generations. Thin views; logic in services.
 
-import functools
-import logging
+What each call takes and returns, limits included, is declared once in schemas.py:
+django-ninja validates requests against it, shapes responses with it and generates the
+OpenAPI document from it (server.py has the OpenAI conventions it answers with).
+"""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import Http404, JsonResponse
-from django.http.multipartparser import MultiPartParserError
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from ninja import Query
 
 from studio import media
 from studio.jobs.engines import available_engines
 from studio.jobs.models import Generation
 from studio.jobs.services import clip_spritesheet
 
-from . import params, services
-from .auth import authenticate, rate_limit
+from . import presenters, services
+from .auth import BearerKey
 from .errors import ApiError, error_response
-from .presenters import video_id, video_json
-from .schema import openapi_schema
+from .params import Payload
+from .presenters import present_model, present_video
+from .schemas import (
+    ContentQuery,
+    CreateVideo,
+    EditVideo,
+    ExtendVideo,
+    IdempotencyKey,
+    ListQuery,
+    Model,
+    ModelList,
+    RemixVideo,
+    Video,
+    VideoDeleted,
+    VideoList,
+)
+from .server import StudioApi, contract
 
-logger = logging.getLogger(__name__)
-
-MAX_LIST = 100
-
-
-def endpoint(*methods: str):
-    """Authenticate, rate-limit and turn every failure into an OpenAI-shaped error."""
-
-    def wrap(view):
-        @csrf_exempt
-        @functools.wraps(view)
-        def inner(request, *args, **kwargs):
-            headers: dict[str, str] = {}
-            try:
-                caller = authenticate(request)
-                headers = rate_limit(caller)
-                allowed = methods + (("HEAD",) if "GET" in methods else ())
-                if request.method not in allowed:
-                    raise ApiError(
-                        405,
-                        f"{request.method} is not allowed on {request.path}; "
-                        f"use {' or '.join(methods)}.",
-                        code="method_not_allowed",
-                    )
-                try:
-                    length = int(request.META.get("CONTENT_LENGTH") or 0)
-                except ValueError:
-                    raise ApiError(400, "The Content-Length header is not a number.") from None
-                limit = settings.STUDIO_MAX_UPLOAD_BYTES + (1 << 20)
-                if length > limit:
-                    raise ApiError(
-                        413,
-                        f"The request body is {length / 2**20:.1f} MB; the limit is "
-                        f"{settings.STUDIO_MAX_UPLOAD_BYTES // 2**20} MB.",
-                        code="request_too_large",
-                    )
-                response = view(request, caller, *args, **kwargs)
-            except ApiError as e:
-                response = e.response()
-            except RequestDataTooBig:
-                response = error_response(
-                    413, "The request body is too large.", code="request_too_large"
-                )
-            except (TooManyFieldsSent, MultiPartParserError) as e:
-                response = error_response(400, f"The request body is malformed: {e}.")
-            except Http404 as e:
-                response = error_response(404, str(e) or "Not found.", code="not_found")
-            except Exception:
-                logger.exception("API error on %s %s", request.method, request.path)
-                # A create may have been recorded before the failure: the SDK must not retry it.
-                response = error_response(
-                    500,
-                    "The studio hit an internal error; it has been logged.",
-                    code="internal_error",
-                    headers={"x-should-retry": "false"} if request.method == "POST" else None,
-                )
-            for name, value in headers.items():
-                response.setdefault(name, value)
-            return response
-
-        return inner
-
-    return wrap
+api = StudioApi(
+    title="Studio Videos API",
+    version="1",
+    description="The OpenAI Videos API over this studio's generations: use the official SDK "
+    "with `base_url` set to the server below and a studio API key. Answers to authenticated "
+    "calls carry `x-ratelimit-*` headers when rate limiting is on.",
+    auth=BearerKey(),
+    urls_namespace="v1",
+    openapi_url=None,
+    docs_url=None,
+    openapi_extra={
+        "tags": [
+            {"name": "Videos", "description": "Make, poll, download and delete videos."},
+            {"name": "Models", "description": "The engines this studio runs."},
+            {"name": "Meta", "description": "This description of the API."},
+        ]
+    },
+)
 
 
-def _video(generation: Generation, status: int = 200) -> JsonResponse:
-    response = JsonResponse(video_json(generation), status=status)
+# ---- Videos ----------------------------------------------------------------------------
+
+
+def _video(generation: Generation, response: HttpResponse) -> Video:
     if generation.is_active:
         response["openai-poll-after-ms"] = str(settings.STUDIO_API_POLL_AFTER_MS)
-    return response
+    return present_video(generation)
 
 
-def _created(request, caller, make) -> JsonResponse:
-    token = request.headers.get("Idempotency-Key", "")
-    generation = services.idempotent(caller, token, make)
+def _created(request, response: HttpResponse, idempotency_key: str | None, make) -> Video:
+    generation = services.idempotent(request.auth, idempotency_key or "", make)
     return _video(
-        Generation.objects.select_related("prompt", "source_clip", "clip").get(pk=generation.pk)
+        Generation.objects.select_related("prompt", "source_clip", "clip").get(pk=generation.pk),
+        response,
     )
 
 
-@endpoint("GET", "POST")
-def videos(request, caller):
-    if request.method == "POST":
-        data, files = params.read_body(request)
-        return _created(
-            request, caller, lambda: services.video_create(caller=caller, data=data, files=files)
-        )
-    return _video_list(request, caller)
-
-
-def _video_list(request, caller):
-    query = request.GET
-    limit = params.number(query, "limit", default=20, integer=True, low=1, high=MAX_LIST)
-    order = params.choice(query, "order", ["asc", "desc"], default="desc")
-    items = Generation.objects.filter(project__in=caller.projects()).select_related(
-        "prompt", "source_clip", "clip"
-    )
-    after = query.get("after")
-    if after:
-        key = services.list_cursor(caller, after)
-        if order == "desc":
-            items = items.filter(queued_at__lt=key[0]) | items.filter(
-                queued_at=key[0], pk__lt=key[1]
-            )
-        else:
-            items = items.filter(queued_at__gt=key[0]) | items.filter(
-                queued_at=key[0], pk__gt=key[1]
-            )
-    sort = ("-queued_at", "-pk") if order == "desc" else ("queued_at", "pk")
-    page = list(items.order_by(*sort)[: limit + 1])
-    data = [video_json(g) for g in page[:limit]]
-    return JsonResponse(
-        {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": len(page) > limit,
-        }
+@api.get(
+    "/videos",
+    operation_id="listVideos",
+    summary="List the videos of this key's projects",
+    tags=["Videos"],
+    **contract(VideoList, 400, 404),
+)
+def video_list(request, query: Query[ListQuery]):
+    page, has_more = services.video_page(caller=request.auth, query=query)
+    data = [present_video(g) for g in page]
+    return VideoList(
+        object="list",
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=has_more,
     )
 
 
-@endpoint("GET", "DELETE")
-def video_detail(request, caller, video: str):
-    generation = services.visible_generation(caller, video)
-    if request.method == "DELETE":
-        deleted = video_id(generation.pk)
-        services.video_delete(caller=caller, generation=generation)
-        return JsonResponse({"id": deleted, "object": "video.deleted", "deleted": True})
-    return _video(generation)
-
-
-@endpoint("GET")
-def video_content(request, caller, video: str):
-    generation = services.visible_generation(caller, video)
-    variant = params.choice(
-        request.GET, "variant", ["video", "thumbnail", "spritesheet"], default="video"
+@api.post(
+    "/videos",
+    operation_id="createVideo",
+    summary="Queue a video from a prompt, and optionally an image",
+    tags=["Videos"],
+    **contract(Video, 400, 403, 404, 409, 413, poll=True, form=CreateVideo),
+)
+def video_create(
+    request,
+    response: HttpResponse,
+    body: Payload[CreateVideo],
+    idempotency_key: IdempotencyKey = None,
+):
+    return _created(
+        request,
+        response,
+        idempotency_key,
+        lambda: services.video_create(caller=request.auth, body=body),
     )
+
+
+# Before /videos/{video_id}, which would take "extensions" and "edits" for ids.
+@api.post(
+    "/videos/extensions",
+    operation_id="extendVideo",
+    summary="Add footage after (or before) a video",
+    description="Needs an engine that can extend (GET /v1/models, `modes`).",
+    tags=["Videos"],
+    **contract(Video, 400, 403, 404, 409, 413, poll=True, form=ExtendVideo),
+)
+def video_extend(
+    request,
+    response: HttpResponse,
+    body: Payload[ExtendVideo],
+    idempotency_key: IdempotencyKey = None,
+):
+    return _created(
+        request,
+        response,
+        idempotency_key,
+        lambda: services.video_extend(caller=request.auth, body=body),
+    )
+
+
+@api.post(
+    "/videos/edits",
+    operation_id="editVideo",
+    summary="Restyle a video with a prompt",
+    description="Needs an engine that can do video_to_video (GET /v1/models, `modes`).",
+    tags=["Videos"],
+    **contract(Video, 400, 403, 404, 409, 413, poll=True, form=EditVideo),
+)
+def video_edit(
+    request,
+    response: HttpResponse,
+    body: Payload[EditVideo],
+    idempotency_key: IdempotencyKey = None,
+):
+    return _created(
+        request,
+        response,
+        idempotency_key,
+        lambda: services.video_edit(caller=request.auth, body=body),
+    )
+
+
+@api.get(
+    "/videos/{video_id}",
+    operation_id="retrieveVideo",
+    summary="Get a video's status",
+    description="Poll this until `status` is completed or failed, waiting "
+    "`openai-poll-after-ms` between calls.",
+    tags=["Videos"],
+    **contract(Video, 404, poll=True),
+)
+def video_retrieve(request, response: HttpResponse, video_id: str):
+    return _video(services.visible_generation(request.auth, video_id), response)
+
+
+@api.delete(
+    "/videos/{video_id}",
+    operation_id="deleteVideo",
+    summary="Delete a video and its files",
+    description="A queued video is cancelled first; one that is rendering is asked to stop, "
+    "and answers 400 `video_in_progress` until it has.",
+    tags=["Videos"],
+    **contract(VideoDeleted, 400, 403, 404),
+)
+def video_delete(request, video_id: str):
+    generation = services.visible_generation(request.auth, video_id)
+    deleted = presenters.video_id(generation.pk)
+    services.video_delete(caller=request.auth, generation=generation)
+    return VideoDeleted(id=deleted, object="video.deleted", deleted=True)
+
+
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+_CONTENT_RANGE = {"description": "`bytes start-end/size`.", "schema": {"type": "string"}}
+
+
+@api.get(
+    "/videos/{video_id}/content",
+    operation_id="downloadVideoContent",
+    summary="Download a completed video, its thumbnail or its spritesheet",
+    description="400 `video_not_ready` until the video is completed. Send `Range` for part "
+    "of the file.",
+    tags=["Videos"],
+    **contract(
+        None,
+        400,
+        404,
+        responses={
+            200: {
+                "description": "The file.",
+                "content": {"video/mp4": _FILE, "image/jpeg": _FILE},
+            },
+            206: {
+                "description": "Part of the file, for a `Range` request.",
+                "headers": {"Content-Range": _CONTENT_RANGE},
+                "content": {"video/mp4": _FILE, "image/jpeg": _FILE},
+            },
+            416: {
+                "description": "The range lies outside the file.",
+                "headers": {"Content-Range": _CONTENT_RANGE},
+            },
+        },
+        parameters=[
+            {
+                "name": "Range",
+                "in": "header",
+                "required": False,
+                "description": "A byte range, e.g. `bytes=0-1023`.",
+                "schema": {"type": "string"},
+            }
+        ],
+    ),
+)
+def video_content(request, video_id: str, query: Query[ContentQuery]):
+    generation = services.visible_generation(request.auth, video_id)
     clip = services.completed_clip(generation)
-    if variant == "thumbnail":
+    if query.variant == "thumbnail":
         return media.serve(request, clip.poster.name)
-    if variant == "spritesheet":
+    if query.variant == "spritesheet":
         return media.serve(request, clip_spritesheet(clip=clip))
     return media.serve(request, clip.file.name)
 
 
-@endpoint("POST")
-def video_remix(request, caller, video: str):
-    source = services.visible_generation(caller, video)
-    data, _ = params.read_body(request)
+@api.post(
+    "/videos/{video_id}/remix",
+    operation_id="remixVideo",
+    summary="Make a completed video again with a new prompt",
+    description="The source's settings and seed are kept; the result's "
+    "`remixed_from_video_id` is the source.",
+    tags=["Videos"],
+    **contract(Video, 400, 403, 404, 409, 413, poll=True),
+)
+def video_remix(
+    request,
+    response: HttpResponse,
+    video_id: str,
+    body: Payload[RemixVideo],
+    idempotency_key: IdempotencyKey = None,
+):
+    source = services.visible_generation(request.auth, video_id)
     return _created(
-        request, caller, lambda: services.video_remix(caller=caller, source=source, data=data)
+        request,
+        response,
+        idempotency_key,
+        lambda: services.video_remix(caller=request.auth, source=source, prompt=body.prompt),
     )
 
 
-@endpoint("POST")
-def video_extensions(request, caller):
-    data, files = params.read_body(request)
-    return _created(
-        request, caller, lambda: services.video_extend(caller=caller, data=data, files=files)
-    )
+# ---- Models and the document -----------------------------------------------------------
 
 
-@endpoint("POST")
-def video_edits(request, caller):
-    data, files = params.read_body(request)
-    return _created(
-        request, caller, lambda: services.video_edit(caller=caller, data=data, files=files)
-    )
+@api.get(
+    "/models",
+    operation_id="listModels",
+    summary="List this studio's engines",
+    tags=["Models"],
+    **contract(ModelList),
+)
+def model_list(request):
+    return ModelList(object="list", data=[present_model(i) for i in available_engines()])
 
 
-def _model_json(info) -> dict:
-    return {
-        "id": info.id,
-        "object": "model",
-        "created": 0,
-        "owned_by": "studio",
-        "label": info.label,
-        "modes": sorted(info.capabilities.modes),
-    }
-
-
-@endpoint("GET")
-def models(request, caller):
-    return JsonResponse({"object": "list", "data": [_model_json(i) for i in available_engines()]})
-
-
-@endpoint("GET")
-def model_detail(request, caller, model: str):
+@api.get(
+    "/models/{model}",
+    operation_id="retrieveModel",
+    summary="Get one engine",
+    tags=["Models"],
+    **contract(Model, 404),
+)
+def model_retrieve(request, model: str):
     for info in available_engines():
         if info.id == model:
-            return JsonResponse(_model_json(info))
+            return present_model(info)
     raise ApiError(404, f"The model {model!r} does not exist here.", code="model_not_found")
 
 
-@csrf_exempt
+@api.get(
+    "/openapi.json",
+    auth=None,
+    operation_id="getOpenApi",
+    summary="This document",
+    tags=["Meta"],
+    response=dict,
+    openapi_extra={"security": []},
+)
 def openapi(request):
-    """Serve the schema to anyone: it documents the API and holds nothing private."""
-    if request.method not in ("GET", "HEAD"):
-        return error_response(405, "Use GET for the schema.", code="method_not_allowed")
-    return JsonResponse(openapi_schema(request.build_absolute_uri("/v1")))
+    """Served to anyone: it documents the API and holds nothing private."""
+    schema = api.get_openapi_schema()
+    schema["servers"] = [{"url": request.build_absolute_uri(".").rstrip("/")}]
+    return JsonResponse(schema)
 
 
 @csrf_exempt

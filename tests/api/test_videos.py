@@ -169,7 +169,7 @@ def test_studio_extras_reach_the_recipe(api, alice_key, commit):
         ({**ANIMATIC, "seconds": "60"}, "seconds", "frames"),
         ({**ANIMATIC, "camera_motion": "barrel_roll"}, "camera_motion", "must be one of"),
         ({**ANIMATIC, "prompt": "x" * 2001}, "prompt", "limit is 2000"),
-        ({**ANIMATIC, "steps": 0}, "steps", "between 1"),
+        ({**ANIMATIC, "steps": 0}, "steps", "at least 1"),
         (
             {**ANIMATIC, "input_reference": {"image_url": "https://example.com/a.png"}},
             "input_reference",
@@ -251,6 +251,39 @@ def test_not_an_image_is_a_400(api, alice_key):
     bad.name = "notes.png"
     response = api.post_form("/videos", {**ANIMATIC, "input_reference": bad}, key=alice_key)
     assert response.status_code == 400 and "not an image" in response.json()["error"]["message"]
+
+
+def test_multipart_fields_are_validated_like_json(api, alice_key, commit):
+    response = api.post_form("/videos", {**ANIMATIC, "fps": "0"}, key=alice_key)
+    error = response.json()["error"]
+    assert response.status_code == 400 and error["param"] == "fps"
+    assert error["message"] == "'fps' must be between 1 and 120; got '0'."
+    with commit():
+        created = api.post("/videos", ANIMATIC, key=alice_key).json()
+    # The SDK's `video={"id": ...}` arrives as a `video[id]` form field.
+    response = api.post_form(
+        "/videos/extensions",
+        {"video[id]": created["id"], "prompt": "more", "seconds": "1"},
+        key=alice_key,
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "video_not_ready"
+
+
+def test_an_internal_error_is_an_openai_500_that_a_create_must_not_retry(
+    api, alice_key, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("studio.api.services.video_create", broken)
+    monkeypatch.setattr("studio.api.services.visible_generation", broken)
+    api.key = alice_key
+    response = api.post("/videos", ANIMATIC)
+    assert response.status_code == 500 and response["x-should-retry"] == "false"
+    assert response.json()["error"]["type"] == "server_error"
+    assert "disk on fire" not in response.json()["error"]["message"]
+    response = api.get("/videos/video_" + "0" * 32)
+    assert response.status_code == 500 and not response.has_header("x-should-retry")
 
 
 def test_keys(api, alice, alice_key, bob):
