@@ -20,6 +20,21 @@ pytest_plugins = sorted(
 )
 
 
+# Fixtures that make a test slow: a tiny real pipeline (built once, then run on the CPU)
+# or a studio in child processes. Tests using them are marked `slow`, so `make check`
+# (the inner loop) skips them and `make test` runs everything.
+SLOW_FIXTURES = {"tiny_wan_settings", "studio_url", "strict_studio_url", "live_studio"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & SLOW_FIXTURES or any(
+            n.startswith("tiny_") and n.endswith("_dir") for n in names
+        ):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def redis_conn():
     """The real Redis started by the test command, emptied for this test."""

@@ -24,6 +24,7 @@ BASE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("family", "fixture", "overrides", "frames", "size"),
     [

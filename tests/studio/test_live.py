@@ -157,6 +157,7 @@ def test_tiny_wan_end_to_end_through_the_form(
     assert get_registry().get("wan").load_count == 1
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_rqworker_process_runs_the_job(client, alice, alice_project, redis_conn, tmp_path):
     client.force_login(alice)
@@ -190,6 +191,7 @@ def test_a_real_rqworker_process_runs_the_job(client, alice, alice_project, redi
     assert os.path.getsize(Clip.objects.get(generation=g).file.path) > 1000
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_an_idle_socket_still_receives_progress(client, alice, alice_project):
     """Idle longer than Redis's blocking-read window, the consumer must still be listening."""
