@@ -343,9 +343,15 @@ def load_image(path: str | os.PathLike[str], width: int, height: int) -> np.ndar
             f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels.",
             field="image_path",
         ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except UnidentifiedImageError:
         raise GenerationError(
-            f"{name} is not a readable image ({exc}).", field="image_path"
+            f"{name} is not an image we can read (PNG, JPEG or WebP).", field="image_path"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        # Pillow's messages may quote the file's path; say what went wrong, not where.
+        reason = str(exc).replace(str(path), name)
+        raise GenerationError(
+            f"{name} is not a readable image ({reason}).", field="image_path"
         ) from None
 
 

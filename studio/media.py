@@ -6,6 +6,8 @@ apart: everything goes through `default_storage` (or the storage given). This mo
 below the apps and imports none of them.
 """
 
+import hashlib
+import logging
 import mimetypes
 import os
 import re
@@ -19,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation, SuspiciousOperation
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.core.handlers.asgi import ASGIRequest
@@ -32,17 +35,32 @@ from django.http import (
 )
 from django.utils.http import content_disposition_header
 
+logger = logging.getLogger(__name__)
+
 CHUNK_SIZE = 256 * 1024
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 CACHE_CONTROL = "private, max-age=3600"
 
 
 def _local_path(storage: Storage, name: str) -> Path | None:
-    """Return where the storage keeps `name` on this machine, or None (S3 has no paths)."""
+    """Return where the storage keeps `name` on this machine, or None (S3 has no paths).
+
+    A name that escapes the storage (absolute, `..`) names nothing in it: FileNotFoundError,
+    so callers report a missing file instead of a server path.
+    """
     try:
         return Path(storage.path(name))
     except NotImplementedError:
         return None
+    except SuspiciousFileOperation:
+        raise FileNotFoundError("The name is outside media storage.") from None
+
+
+def _open(storage: Storage, name: str) -> File:
+    try:
+        return storage.open(name, "rb")
+    except SuspiciousOperation:
+        raise FileNotFoundError("The name is outside media storage.") from None
 
 
 @contextmanager
@@ -62,7 +80,7 @@ def local_copy(name: str, *, storage: Storage | None = None) -> Iterator[Path]:
             raise FileNotFoundError(name)
         yield path
         return
-    src = storage.open(name, "rb")
+    src = _open(storage, name)
     fd, tmp = tempfile.mkstemp(
         prefix="studio-", suffix=Path(name).suffix, dir=settings.FILE_UPLOAD_TEMP_DIR
     )
@@ -120,16 +138,36 @@ def publish(
 
 
 def exists(name: str | None, *, storage: Storage | None = None) -> bool:
-    """Whether a stored file is there; an empty name (an unset field) is not."""
-    return bool(name) and (storage or default_storage).exists(name)
+    """Whether a stored file is there; an empty name (an unset field) or one outside
+    storage is not."""
+    if not name:
+        return False
+    try:
+        return (storage or default_storage).exists(name)
+    except SuspiciousOperation:
+        return False
 
 
 def delete(*names: str | None, storage: Storage | None = None) -> None:
-    """Delete each stored name; missing files and empty names (unset fields) are fine."""
+    """Delete each stored name; missing files, empty names (unset fields) and names
+    outside storage (nothing of ours) are skipped."""
     storage = storage or default_storage
     for name in names:
-        if name:
+        if not name:
+            continue
+        try:
             storage.delete(name)
+        except SuspiciousOperation:
+            logger.warning("Not deleting %r: it is outside media storage", name)
+
+
+def sha256(name: str, *, storage: Storage | None = None) -> str:
+    """The SHA-256 of a stored file, read in chunks (ranged reads on S3, never whole)."""
+    file = _open(storage or default_storage, name)
+    digest = hashlib.sha256()
+    for chunk in _Chunks(file, 0, file.size):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def serve(
@@ -155,10 +193,10 @@ def serve(
     disposition = content_disposition_header(
         as_attachment, filename or (Path(name).name if as_attachment else None)
     )
-    if settings.STUDIO_S3_REDIRECT and _local_path(storage, name) is None:
-        return _redirect(storage, name, content_type, disposition)
     try:
-        file = storage.open(name, "rb")
+        if settings.STUDIO_S3_REDIRECT and _local_path(storage, name) is None:
+            return _redirect(storage, name, content_type, disposition)
+        file = _open(storage, name)
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
     size = file.size

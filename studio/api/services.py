@@ -16,6 +16,7 @@ from django.db import transaction
 
 from generation.prompting import ASPECT_RATIOS, size_for
 from generation.spec import MODE_LABELS, GenerationError
+from studio import media
 from studio.gallery.services import clip_derive, clip_remix
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Clip, Generation
@@ -220,14 +221,6 @@ def _stored_upload(upload, project: Project) -> tuple[str, str]:
     return name, digest.hexdigest()
 
 
-def _file_sha256(name: str) -> str:
-    digest = hashlib.sha256()
-    with default_storage.open(name, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | None:
     """The caller's own clip when the upload is that clip's file, byte for byte (lineage kept).
 
@@ -243,7 +236,7 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
         .first()
     )
     try:
-        return clip if clip is not None and _file_sha256(clip.file.name) == sha256 else None
+        return clip if clip is not None and media.sha256(clip.file.name) == sha256 else None
     except OSError:
         return None
 

@@ -234,7 +234,10 @@ def video_content(request, video_id: str, query: Query[ContentQuery]):
     if query.variant == "thumbnail":
         return media.serve(request, clip.poster.name)
     if query.variant == "spritesheet":
-        return media.serve(request, clip_spritesheet(clip=clip))
+        try:
+            return media.serve(request, clip_spritesheet(clip=clip))
+        except FileNotFoundError:
+            raise ApiError(404, "The video's file is missing.", code="not_found") from None
     return media.serve(request, clip.file.name)
 
 

@@ -1,18 +1,18 @@
 """Writes that make new clips from a clip: transformations and remixes."""
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from generation.spec import GenerationError, GenerationRequest
 from studio import media
 from studio.jobs.engines import engine_info
-from studio.jobs.models import Clip, Generation
+from studio.jobs.models import Clip, Generation, Prompt
 from studio.jobs.recipes import engine_prompt
 from studio.jobs.services import generation_submit
-from studio.prompts.models import Prompt
 
 
 def clip_derive(
-    *, clip: Clip, user, engine_id: str, request: GenerationRequest, notes: list[str]
+    *, clip: Clip, user: User, engine_id: str, request: GenerationRequest, notes: list[str]
 ) -> Generation:
     """Submit a transformation of `clip`; the clip it makes records `clip` as its parent."""
     return generation_submit(
@@ -29,7 +29,7 @@ REMIXABLE = ("text_to_video", "image_to_video")
 
 
 @transaction.atomic
-def clip_remix(*, clip: Clip, user, text: str) -> Generation:
+def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
     """Re-run the clip's recipe, seed and camera included, with a new prompt.
 
     The recipe, not the (editable) Prompt row, is what made the clip, so it is the base.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from studio.jobs.models import Clip, Generation
+from studio.jobs.models import Clip, Generation, Prompt
 
 
 @admin.register(Generation)
@@ -15,3 +15,9 @@ class GenerationAdmin(admin.ModelAdmin):
 class ClipAdmin(admin.ModelAdmin):
     list_display = ["id", "project", "width", "height", "num_frames", "fps", "created_at"]
     raw_id_fields = ["generation", "parent_clip"]
+
+
+@admin.register(Prompt)
+class PromptAdmin(admin.ModelAdmin):
+    list_display = ["text", "project", "engine", "camera_motion", "style_preset", "created_at"]
+    search_fields = ["text"]

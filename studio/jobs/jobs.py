@@ -27,9 +27,6 @@ def _worker_name() -> str:
     return (job.worker_name if job else None) or "inline"
 
 
-INPUT_LABELS = {"image_path": "input image", "last_image_path": "last image", "video_path": "video"}
-
-
 @contextmanager
 def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
     """The request with its input files as local paths, the engine's edge with storage.
@@ -39,7 +36,7 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
     """
     with ExitStack() as stack:
         local: dict[str, str] = {}
-        for field in INPUT_FIELDS:
+        for field, label in INPUT_FIELDS.items():
             name = getattr(request, field)
             if not name:
                 continue
@@ -47,7 +44,7 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
                 local[field] = str(stack.enter_context(media.local_copy(name)))
             except FileNotFoundError:
                 raise GenerationError(
-                    f"The {INPUT_LABELS[field]} this job reads is gone; it was deleted.",
+                    f"The {label} this job reads is gone; it was deleted.",
                     field=field,
                     code="input_missing",
                 ) from None

@@ -5,8 +5,43 @@ from django.db import models
 
 from studio.projects.models import Project
 
-INPUT_FIELDS = ("image_path", "last_image_path", "video_path")
-"""Recipe fields naming input files: storage names in the database, local paths in the engine."""
+
+class Prompt(models.Model):
+    """The creative intent behind a generation, with its camera and style controls."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="prompts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    mode = models.CharField(max_length=32, default="text_to_video")
+    text = models.TextField(max_length=2000)
+    negative_text = models.TextField(max_length=2000, blank=True)
+    camera_motion = models.CharField(max_length=32, default="static")
+    style_preset = models.CharField(max_length=32, blank=True)
+    aspect_ratio = models.CharField(max_length=8, default="16:9")
+    resolution = models.PositiveIntegerField(default=512, help_text="Long side in pixels.")
+    width = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Exact size (the API's WxH); blank: aspect and resolution."
+    )
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(default=2.0)
+    fps = models.PositiveIntegerField(default=16)
+    seed = models.BigIntegerField(null=True, blank=True)
+    steps = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: engine default.")
+    engine = models.CharField(max_length=64)
+    image = models.FileField(upload_to="inputs/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The table kept its name when the model moved here from the prompts app.
+        db_table = "prompts_prompt"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+INPUT_FIELDS = {"image_path": "input image", "last_image_path": "last image", "video_path": "video"}
+"""Recipe fields naming input files (storage names in the database, local paths in the
+engine), with what to call each in a message."""
 
 
 class Generation(models.Model):
@@ -23,7 +58,7 @@ class Generation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generations")
-    prompt = models.ForeignKey("prompts.Prompt", on_delete=models.SET_NULL, null=True, blank=True)
+    prompt = models.ForeignKey(Prompt, on_delete=models.SET_NULL, null=True, blank=True)
     source_clip = models.ForeignKey(
         "jobs.Clip",
         on_delete=models.SET_NULL,

@@ -32,6 +32,7 @@ _ERROR_FIELDS = (
     ("steps", "steps", None, "steps"),
     ("seed", "seed", None, "seed"),
     ("image_path", "image", None, "input_reference"),
+    ("last_image_path", None, None, None),
     ("video_path", None, None, "video"),
     ("engine", "engine", "engine", "model"),
     ("mode", "engine", "mode", "model"),

@@ -3,6 +3,7 @@ and publishing or deleting the clip a run made."""
 
 import hashlib
 import logging
+import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +21,7 @@ from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio import media
 from studio.jobs.engines import engine_info
 from studio.jobs.live import broadcast_generation
-from studio.jobs.models import Clip, Generation
+from studio.jobs.models import Clip, Generation, Prompt
 from studio.projects.models import Project
 from studio.projects.services import project_touch
 
@@ -60,7 +61,7 @@ def generation_submit(
     user: User | None,
     engine_id: str,
     request: GenerationRequest,
-    prompt=None,
+    prompt: Prompt | None = None,
     notes: Iterable[str] = (),
     source_clip: Clip | None = None,
 ) -> Generation:
@@ -203,12 +204,15 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
             raise GenerationError(
                 f"The encoded clip has {info.num_frames} frames instead of {result.num_frames}."
             )
+        # A name of its own per attempt: a retry racing a run that was thought lost must
+        # never delete (or take the name of) the other's files.
+        stem = f"{folder}/{generation.pk}-{secrets.token_hex(4)}"
         names: list[str] = []
         try:
             for local, name in (
-                (mp4, f"{folder}/{generation.pk}.mp4"),
-                (jpg, f"{folder}/{generation.pk}.jpg"),
-                (sprites, f"{folder}/{generation.pk}-sprites.jpg"),
+                (mp4, f"{stem}.mp4"),
+                (jpg, f"{stem}.jpg"),
+                (sprites, f"{stem}-sprites.jpg"),
             ):
                 names.append(media.publish(local, name))
         except BaseException:
@@ -245,7 +249,10 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
 
 
 def clip_spritesheet(*, clip: Clip) -> str:
-    """Return the storage name of the clip's frame grid, drawing it for clips made before it."""
+    """Return the storage name of the clip's frame grid, drawing it for clips made before it.
+
+    Raise FileNotFoundError when the clip's video itself is gone.
+    """
     if clip.spritesheet and media.exists(clip.spritesheet.name):
         return clip.spritesheet.name
     with media.local_copy(clip.file.name) as local, tempfile.TemporaryDirectory() as tmp:
@@ -253,14 +260,15 @@ def clip_spritesheet(*, clip: Clip) -> str:
         sheet = Path(tmp) / "sprites.jpg"
         video.write_spritesheet(frames, sheet)
         stem = clip.file.name.rsplit(".", 1)[0]
-        name = media.publish(sheet, f"{stem}-sprites.jpg")
-    # A concurrent request may have drawn it too: keep one, delete the other.
+        # Its own name, so a concurrent request drawing it too never deletes this one.
+        name = media.publish(sheet, f"{stem}-sprites-{secrets.token_hex(4)}.jpg")
     if Clip.objects.filter(pk=clip.pk, spritesheet=clip.spritesheet.name or "").update(
         spritesheet=name
     ):
+        media.delete(clip.spritesheet.name)  # A recorded sheet whose file was gone, if any.
         clip.spritesheet.name = name
         return name
-    media.delete(name)
+    media.delete(name)  # Another request recorded its sheet first; use that one.
     clip.refresh_from_db(fields=["spritesheet"])
     return clip.spritesheet.name
 

@@ -4,8 +4,8 @@ from django.conf import settings
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import GenerationError
 from studio.jobs.engines import PROMPT_MODES, available_engines
+from studio.jobs.models import Prompt
 from studio.jobs.recipes import add_form_error, build_request
-from studio.prompts.models import Prompt
 from studio.prompts.validators import validate_image_upload
 
 RESOLUTIONS = (256, 384, 512, 640, 832, 1280, 1920)

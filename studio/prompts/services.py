@@ -2,12 +2,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from generation.prompting import random_seed
-from generation.spec import GenerationError
-from studio.jobs.models import Generation
+from studio.jobs.models import Generation, Prompt
 from studio.jobs.recipes import build_request
 from studio.jobs.services import generation_submit
 from studio.projects.models import Project
-from studio.prompts.models import Prompt
 
 
 @transaction.atomic
@@ -31,7 +29,7 @@ def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
             prompt=prompt,
             notes=notes,
         )
-    except GenerationError:
+    except Exception:
         # The row rolls back with the transaction; the uploaded file would not.
         if prompt.image:
             prompt.image.delete(save=False)

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -18,18 +17,10 @@ from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.forms import PromptForm
 from studio.prompts.services import prompt_submit
-from studio.teams.selectors import role_allows, teams_writable_by
+from studio.teams.selectors import role_allows
+from studio.workspace.forms import ProjectForm
 
 CLIPS_PER_PAGE = 12
-
-
-class ProjectForm(forms.Form):
-    name = forms.CharField(max_length=120, error_messages={"required": "Name the project."})
-    team = forms.ModelChoiceField(queryset=None, empty_label=None)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = teams_writable_by(user)
 
 
 @login_required

@@ -12,10 +12,9 @@ from django.core.files.storage import default_storage
 from PIL import Image
 
 from generation import video
-from studio.jobs.models import Clip, Generation
+from studio.jobs.models import Clip, Generation, Prompt
 from studio.keys.models import ApiKey
 from studio.keys.services import api_key_create, api_key_revoke
-from studio.prompts.models import Prompt
 from studio.teams.models import Membership
 from studio.teams.services import member_add
 from tests.conftest import png_bytes

@@ -1,8 +1,9 @@
-"""Dependencies between the studio's apps point one way: no app imports one that imports it.
+"""Dependencies between the studio's apps point one way: no app depends on one that
+depends on it, by import or by a model relation (a string reference is still a dependency).
 
-The generation core (`studio.jobs`: Generation, Clip, submit/claim/finish/cancel, clip
-publishing, the engine edge) sits below prompts, gallery, keys, api and the workspace
-pages; projects and teams sit below it.
+The generation core (`studio.jobs`: Prompt, Generation, Clip, submit/claim/finish/cancel,
+clip publishing, the engine edge) sits below prompts, gallery, keys, api and the
+workspace pages; projects and teams sit below it.
 """
 
 import ast
@@ -46,7 +47,23 @@ def imported_studio_modules(path: Path, module: str | None = None) -> set[str]:
     return found
 
 
+def model_relations() -> set[tuple[str, str]]:
+    """(app, app) for every relation between studio models, string references included."""
+    from django.apps import apps
+
+    found = set()
+    for model in apps.get_models():
+        source = model._meta.app_config.name
+        for field in model._meta.get_fields():
+            if field.is_relation and field.concrete and field.related_model is not None:
+                target = field.related_model._meta.app_config.name
+                if source.startswith("studio.") and target.startswith("studio."):
+                    found.add((_unit(source), _unit(target)))
+    return found
+
+
 def app_graph() -> dict[str, set[str]]:
+    """Which app each app depends on: by Python imports and by model relations."""
     graph: dict[str, set[str]] = {}
     for path in PACKAGE.rglob("*.py"):
         if "migrations" in path.parts:
@@ -54,6 +71,9 @@ def app_graph() -> dict[str, set[str]]:
         unit = _unit(_module_name(path))
         edges = graph.setdefault(unit, set())
         edges.update(_unit(m) for m in imported_studio_modules(path) if _unit(m) != unit)
+    for source, target in model_relations():
+        if source != target:
+            graph.setdefault(source, set()).add(target)
     return graph
 
 
@@ -98,7 +118,13 @@ def test_imports_are_read_from_every_kind_of_import(tmp_path):
     assert found == {"studio.api", "studio.gallery.views", "studio.keys"}
 
 
-def test_no_app_import_cycle():
+def test_model_relations_are_seen_without_an_import():
+    relations = model_relations()
+    assert ("jobs", "projects") in relations  # Generation.project
+    assert ("keys", "teams") in relations  # ApiKey.team
+
+
+def test_no_app_dependency_cycle():
     graph = app_graph()
     assert {"teams", "projects", "jobs", "prompts", "gallery", "api"} <= set(graph)
     assert find_cycle(graph) is None
@@ -106,7 +132,7 @@ def test_no_app_import_cycle():
 
 def test_generation_core_depends_only_on_projects_and_teams():
     graph = app_graph()
-    assert graph["jobs"] <= {"projects", "teams", "media"}
+    assert graph["jobs"] <= {"projects", "teams", "media"}, graph["jobs"]
     # The apps built on the core reach it, never the other way round.
     for app in ("prompts", "gallery", "api", "workspace"):
         assert "jobs" in graph[app], app

@@ -119,17 +119,31 @@ def test_engine_failure_has_a_specific_reason(
     assert "Traceback" not in g.error
 
 
-def test_bad_image_path_fails_with_reason(
-    alice, alice_project, run_worker, tmp_path, django_capture_on_commit_callbacks
+def test_a_corrupt_input_image_fails_with_reason(
+    alice, alice_project, run_worker, settings, django_capture_on_commit_callbacks
 ):
-    broken = tmp_path / "broken.png"
-    broken.write_bytes(b"not a png")
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    name = default_storage.save("inputs/2026/11/broken.png", ContentFile(b"not a png"))
     with django_capture_on_commit_callbacks(execute=True):
-        g = submit(alice_project, alice, mode="image_to_video", image_path=str(broken))
+        g = submit(alice_project, alice, mode="image_to_video", image_path=name)
     run_worker()
     g.refresh_from_db()
-    assert g.status == "failed"
-    assert "image" in g.error.lower()
+    assert (g.status, g.error_code) == ("failed", "generation_error"), g.error
+    assert "image" in g.error.lower() and str(settings.MEDIA_ROOT) not in g.error
+
+
+@pytest.mark.parametrize("name", ["inputs/2026/11/gone.png", "/etc/passwd", "../../etc/passwd"])
+def test_a_missing_or_outside_input_fails_without_showing_a_path(
+    alice, alice_project, run_worker, settings, django_capture_on_commit_callbacks, name
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        g = submit(alice_project, alice, mode="image_to_video", image_path=name)
+    run_worker()
+    g.refresh_from_db()
+    assert (g.status, g.error_code) == ("failed", "input_missing"), g.error
+    assert g.error == "The input image this job reads is gone; it was deleted."
 
 
 def test_reconcile_requeues_forgotten_and_retries_orphans(

@@ -13,9 +13,8 @@ from django.contrib.auth.models import User
 from django.core import serializers
 from django.urls import reverse
 
-from studio.jobs.models import Clip, Generation
+from studio.jobs.models import Clip, Generation, Prompt
 from studio.jobs.services import generation_delete
-from studio.prompts.models import Prompt
 from tests.conftest import png_bytes
 
 pytestmark = pytest.mark.django_db
@@ -149,4 +148,4 @@ def test_migration_turns_media_paths_into_storage_names(settings, alice, alice_p
     migration.to_names(apps, None)
     g.refresh_from_db()
     assert g.recipe["image_path"] == "inputs/2026/11/a.png"
-    assert g.recipe["video_path"] == "/elsewhere/b.mp4", "paths outside media are left alone"
+    assert g.recipe["video_path"] == "missing/b.mp4", "no absolute path stays, even outside media"

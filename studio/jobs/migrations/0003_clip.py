@@ -3,9 +3,12 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from studio.model_moves import move_content_type
+
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("contenttypes", "0002_remove_content_type_name"),
         ("jobs", "0002_generation_source_clip"),
         ("gallery", "0002_clip_frames_sha256"),
         ("projects", "0001_initial"),
@@ -84,4 +87,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        move_content_type("gallery", "jobs", "clip"),
     ]

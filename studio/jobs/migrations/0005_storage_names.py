@@ -1,5 +1,7 @@
 """Recipes held absolute paths under MEDIA_ROOT; they now hold storage names.
 
+No absolute path stays in the database: one outside MEDIA_ROOT becomes `missing/<name>`.
+
 Also record each existing clip's spritesheet, which was a file beside the MP4 that the
 database did not know about.
 """
@@ -24,7 +26,11 @@ def to_names(apps, schema_editor):
                 path = Path(value).resolve()
                 if path.is_relative_to(media):
                     recipe[key] = path.relative_to(media).as_posix()
-                    changed = True
+                else:
+                    # Outside media, storage cannot reach it: keep a name that reads as
+                    # gone, so a rerun fails with "the input is gone", not a server path.
+                    recipe[key] = f"missing/{path.name}"
+                changed = True
         if changed:
             Generation.objects.filter(pk=generation.pk).update(recipe=recipe)
     Clip = apps.get_model("jobs", "Clip")

@@ -4,11 +4,14 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from studio.model_moves import move_content_type
+
 
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("contenttypes", "0002_remove_content_type_name"),
         ("projects", "0001_initial"),
         ("teams", "0002_apikey"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -74,4 +77,5 @@ class Migration(migrations.Migration):
             ],
             database_operations=[],
         ),
+        move_content_type("teams", "keys", "apikey"),
     ]
