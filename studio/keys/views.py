@@ -46,7 +46,7 @@ def api_keys(request):
         "secret": secret,
         "base_url": request.build_absolute_uri("/v1"),
     }
-    return render(request, "teams/api_keys.html", context)
+    return render(request, "keys/api_keys.html", context)
 
 
 @login_required

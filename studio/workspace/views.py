@@ -38,7 +38,7 @@ def project_list(request):
         .annotate(clip_count=Count("clips", distinct=True))
         .order_by("-last_activity_at")
     )
-    return render(request, "projects/list.html", {"projects": projects, "form": form})
+    return render(request, "workspace/list.html", {"projects": projects, "form": form})
 
 
 @login_required
@@ -46,7 +46,7 @@ def project_detail(request, pk: int):
     project = get_project_for_user(request.user, pk)
     if request.htmx and request.GET.get("page"):
         page = _gallery_page(project, request.GET.get("page"))
-        return render(request, "projects/detail.html#gallery", {"project": project, "page": page})
+        return render(request, "workspace/detail.html#gallery", {"project": project, "page": page})
     return project_page(request, project, PromptForm())
 
 
@@ -72,7 +72,7 @@ def project_page(request, project, form, *, status: int = 200):
         "form": form,
         "can_edit": role_allows(project.user_role, "editor"),
     }
-    return render(request, "projects/detail.html", context, status=status)
+    return render(request, "workspace/detail.html", context, status=status)
 
 
 @login_required
@@ -92,4 +92,4 @@ def generate(request, pk: int):
         return project_page(request, project, form, status=400)
     # htmx swaps the form (with its errors, if any) in place, so this answers 200 either way.
     context = {"project": project, "form": form, "new_generation": generation}
-    return render(request, "projects/detail.html#prompt-form", context)
+    return render(request, "workspace/detail.html#prompt-form", context)

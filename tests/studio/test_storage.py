@@ -149,3 +149,21 @@ def test_migration_turns_media_paths_into_storage_names(settings, alice, alice_p
     g.refresh_from_db()
     assert g.recipe["image_path"] == "inputs/2026/11/a.png"
     assert g.recipe["video_path"] == "missing/b.mp4", "no absolute path stays, even outside media"
+
+
+def test_two_requests_drawing_a_spritesheet_keep_one_and_lose_nothing(media_storage, made):
+    from studio.jobs.services import clip_spritesheet
+
+    clip = made()
+    media_storage.delete(clip.spritesheet.name)
+    Clip.objects.filter(pk=clip.pk).update(spritesheet="")  # made before sheets existed
+    first, late = Clip.objects.get(pk=clip.pk), Clip.objects.get(pk=clip.pk)
+    recorded = clip_spritesheet(clip=first)
+    # `late` read the row before `first` recorded its sheet: it draws one of its own,
+    # finds the row taken, and deletes only what it drew.
+    assert clip_spritesheet(clip=late) == recorded
+    assert media_storage.exists(recorded)
+    clip.refresh_from_db()
+    assert clip.spritesheet.name == recorded
+    sheets = [n for n in media_storage.listdir(f"clips/{clip.project_id}")[1] if "sprites" in n]
+    assert sheets == [recorded.rsplit("/", 1)[1]], "the late request's sheet is removed"
