@@ -30,6 +30,7 @@ urlpatterns = [
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
     path("clips/<int:pk>/remix/", gallery.clip_remix_view, name="clip-remix"),
+    path("clips/<int:pk>/delete/", gallery.clip_delete_view, name="clip-delete"),
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("v1/", include("studio.api.urls")),

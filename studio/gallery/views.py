@@ -1,13 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from generation.spec import GenerationError
 from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.jobs.models import Clip
+from studio.jobs.services import generation_delete
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
 
@@ -21,7 +24,12 @@ def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
 
 
 def _clip_page(
-    request, clip: Clip, form: DeriveForm, remix_form: RemixForm | None = None, status: int = 200
+    request,
+    clip: Clip,
+    form: DeriveForm,
+    remix_form: RemixForm | None = None,
+    status: int = 200,
+    delete_error: str = "",
 ):
     context = {
         "clip": clip,
@@ -32,6 +40,7 @@ def _clip_page(
         "remixable": clip.generation.mode in REMIXABLE,
         "derived": Clip.objects.filter(parent_clip=clip).select_related("generation__prompt"),
         "can_edit": role_allows(clip.project.user_role, "editor"),
+        "delete_error": delete_error,
     }
     return render(request, "gallery/clip.html", context, status=status)
 
@@ -92,3 +101,18 @@ def clip_download(request, pk: int):
         filename=f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4",
         as_attachment=True,
     )
+
+
+@login_required
+@require_POST
+def clip_delete_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk, role="editor")
+    try:
+        generation_delete(generation=clip.generation)
+    except GenerationError as e:  # Jobs still read it: say so, keep the page.
+        status = 200 if request.htmx else 400  # htmx swaps the section in place.
+        form = DeriveForm(clip=clip)
+        return _clip_page(request, clip, form, status=status, delete_error=e.message)
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("project-detail", args=[clip.project_id]))
+    return redirect("project-detail", pk=clip.project_id)

@@ -167,3 +167,44 @@ def test_two_requests_drawing_a_spritesheet_keep_one_and_lose_nothing(media_stor
     assert clip.spritesheet.name == recorded
     sheets = [n for n in media_storage.listdir(f"clips/{clip.project_id}")[1] if "sprites" in n]
     assert sheets == [recorded.rsplit("/", 1)[1]], "the late request's sheet is removed"
+
+
+def test_deleting_a_clip_from_its_page_removes_its_files(
+    made, alice_client, bob, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from studio.teams.services import member_add
+
+    clip = made()
+    names = clip.file_names
+    url = reverse("clip-delete", args=[clip.pk])
+    page = alice_client.get(reverse("clip-detail", args=[clip.pk])).content.decode()
+    assert f'action="{url}"' in page and "hx-confirm" in page
+
+    member_add(team=clip.project.team, user=bob, role="viewer")
+    alice_client.force_login(bob)
+    assert alice_client.post(url).status_code == 403, "viewers cannot delete"
+    assert Clip.objects.filter(pk=clip.pk).exists()
+
+    alice_client.force_login(clip.project.team.memberships.get(role="owner").user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(url, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("project-detail", args=[clip.project_id])
+    assert not Clip.objects.exists()
+    assert not any(default_storage.exists(n) for n in names)
+
+
+def test_a_clip_other_jobs_still_read_is_kept_with_the_reason(made, alice_client):
+    clip = made()
+    derived = Generation.objects.create(
+        project=clip.project,
+        engine="enhance",
+        mode="interpolate",
+        recipe={"video_path": clip.file.name},
+        source_clip=clip,
+    )
+    response = alice_client.post(reverse("clip-delete", args=[clip.pk]))
+    assert response.status_code == 400
+    assert "still being made from this video" in response.content.decode()
+    assert Clip.objects.filter(pk=clip.pk).exists() and derived.status == "queued"
