@@ -386,9 +386,8 @@ class DiffusersEngine(CheckpointEngine):
         n = len(source)
         notes = []
         if n < request.num_frames:
-            n = (n - caps.frame_offset) // caps.frame_multiple * caps.frame_multiple
-            n += caps.frame_offset
-            if n < caps.min_frames:
+            n = caps.frames_at_most(len(source))
+            if n > len(source):
                 raise GenerationError(
                     f"The input video has {len(source)} frames; {self.label} needs at least "
                     f"{caps.min_frames}.",

@@ -177,6 +177,17 @@ def test_video_to_video_shares_the_loaded_checkpoint(tiny_wan_dir, clip_path):
     assert np.array_equal(none.frames, source)
 
 
+def test_a_short_input_video_is_restyled_on_the_frame_rule(tiny_wan_dir, clip_path):
+    engine = wan(model=str(tiny_wan_dir))
+    request = T2V.replace(
+        mode="video_to_video", video_path=clip_path, num_frames=17, steps=2, strength=0.5
+    )
+    result = engine.generate(request, NullProgress())
+    # The input has 12 frames: the longest 4k+1 count within them is 9.
+    assert result.frames.shape[0] == 9
+    assert "has only 12 frames; restyled 9" in " ".join(result.notes)
+
+
 def test_image_to_video_checkpoint_shares_text_encoder_and_vae(
     tiny_wan_dir, tiny_wan_i2v_dir, tmp_path
 ):
