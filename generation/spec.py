@@ -22,6 +22,7 @@ MODES = (
     "extend_backward",
     "interpolate",
     "upscale",
+    "enhance",
 )
 
 MODE_LABELS = {
@@ -32,7 +33,11 @@ MODE_LABELS = {
     "extend_backward": "Extend backward",
     "interpolate": "Frame interpolation",
     "upscale": "Upscale",
+    "enhance": "Enhance to target",
 }
+
+SOURCE_SIZED_MODES = ("interpolate", "upscale", "enhance")
+"""Modes whose frame count comes from the input video, not from `num_frames` rules."""
 
 
 class GenerationError(Exception):
@@ -72,7 +77,9 @@ class GenerationRequest:
 
     `num_frames` is the length of the clip to generate; for extension modes it is the
     number of new frames to add. `scale` is the factor for `interpolate` and `upscale`.
-    Paths point at local files the engine may read.
+    `enhance` states its target as the result: `width`×`height` at `fps`, reached by
+    interpolating and upscaling the input video. Paths point at local files the engine
+    may read.
     """
 
     mode: str = "text_to_video"
@@ -226,7 +233,7 @@ class Capabilities:
                     f"{name.capitalize()} {v}px must be a multiple of {self.size_multiple}.",
                     field=name,
                 )
-        if r.mode not in ("interpolate", "upscale") and not self.frames_ok(r.num_frames):
+        if r.mode not in SOURCE_SIZED_MODES and not self.frames_ok(r.num_frames):
             raise GenerationError(
                 f"{engine_label} makes {self.min_frames}–{self.max_frames} frames as "
                 f"{self.frame_rule}; {r.num_frames} is not one of them.",
@@ -246,8 +253,7 @@ class Capabilities:
             "video_to_video",
             "extend_forward",
             "extend_backward",
-            "interpolate",
-            "upscale",
+            *SOURCE_SIZED_MODES,
         )
         if r.mode in needs_video and not r.video_path:
             raise GenerationError(

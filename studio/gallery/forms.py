@@ -1,6 +1,7 @@
 from django import forms
 
 from generation.spec import MODE_LABELS, GenerationError
+from generation.upscale import DEFAULT_MODEL, UPSCALE_MODEL_LABELS
 from studio.jobs.engines import available_engines
 from studio.jobs.models import Clip
 from studio.jobs.recipes import DERIVE_MODES, add_form_error, build_derived_request
@@ -16,8 +17,20 @@ class DeriveForm(forms.Form):
     )
     upscale_model = forms.ChoiceField(
         label="Upscale model",
-        choices=[("general", "General (photo)"), ("anime", "Anime / illustration (faster)")],
-        initial="general",
+        choices=list(UPSCALE_MODEL_LABELS.items()),
+        initial=DEFAULT_MODEL,
+    )
+    target_fps = forms.IntegerField(
+        label="Target fps (enhance)",
+        required=False,
+        min_value=1,
+        help_text="×2, ×3 or ×4 the clip's; blank keeps it.",
+    )
+    target_size = forms.IntegerField(
+        label="Target long side, px (enhance)",
+        required=False,
+        min_value=1,
+        help_text="Up to ×4 the clip's; blank keeps it.",
     )
     prompt = forms.CharField(
         label="Prompt (extend, restyle)",
@@ -36,6 +49,10 @@ class DeriveForm(forms.Form):
         self.fields["engine"].choices = [("", "Automatic")] + [
             (e.id, e.label) for e in available_engines(modes=set(DERIVE_MODES))
         ]
+        enhancers = [e.capabilities for e in available_engines(modes={"enhance"})]
+        if enhancers:  # The browser's limits; the engine's plan gives the precise ones.
+            self.fields["target_fps"].widget.attrs["max"] = max(c.max_fps for c in enhancers)
+            self.fields["target_size"].widget.attrs["max"] = max(c.max_size for c in enhancers)
         self.engine = None
         self.request = None
         self.notes: list[str] = []
@@ -51,6 +68,8 @@ class DeriveForm(forms.Form):
                 engine_id=data.get("engine") or None,
                 scale=data["scale"],
                 upscale_model=data["upscale_model"],
+                target_fps=data.get("target_fps"),
+                target_size=data.get("target_size"),
                 prompt=data.get("prompt") or "",
                 seconds=data["seconds"],
                 strength=data["strength"],

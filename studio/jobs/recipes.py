@@ -11,13 +11,22 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from generation import video
+from generation.engines.enhance import plan_target
 from generation.prompting import compose_negative, compose_prompt, size_for
-from generation.spec import MODE_LABELS, GenerationError, GenerationRequest
+from generation.spec import MODE_LABELS, SOURCE_SIZED_MODES, GenerationError, GenerationRequest
+from generation.upscale import DEFAULT_MODEL
 from studio import media
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Clip
 
-DERIVE_MODES = ("interpolate", "upscale", "extend_forward", "extend_backward", "video_to_video")
+DERIVE_MODES = (
+    "interpolate",
+    "upscale",
+    "enhance",
+    "extend_forward",
+    "extend_backward",
+    "video_to_video",
+)
 
 # Where a request field's error is shown, on each surface that takes user input.
 #   request field       prompt form       derive form   API parameter
@@ -41,6 +50,8 @@ _ERROR_FIELDS = (
     ("camera_motion", "camera_motion", None, "camera_motion"),
     ("style", "style_preset", None, "style"),
     ("aspect_ratio", "aspect_ratio", None, None),
+    ("target_fps", None, "target_fps", None),
+    ("target_size", None, "target_size", None),
 )
 SURFACES = ("prompt_form", "derive_form", "api")
 
@@ -209,12 +220,18 @@ def build_derived_request(
     mode: str,
     engine_id: str | None = None,
     scale: int = 2,
-    upscale_model: str = "general",
+    upscale_model: str = DEFAULT_MODEL,
+    target_fps: float | None = None,
+    target_size: int | None = None,
     prompt: str = "",
     seconds: float = 2.0,
     strength: float = 0.6,
 ) -> tuple[EngineInfo, GenerationRequest, list[str]]:
-    """Return the engine, the resolved request and notes for the user; raise GenerationError."""
+    """Return the engine, the resolved request and notes for the user; raise GenerationError.
+
+    `enhance` takes the clip to `target_fps` and `target_size` (its long side in pixels;
+    None keeps either); its request states the result as width, height and fps.
+    """
     if mode not in DERIVE_MODES:
         raise GenerationError(f"Unknown action {mode!r}.", field="mode")
     info = _engine_for(mode, engine_id)
@@ -235,9 +252,32 @@ def build_derived_request(
         video_path=src.path,
         scale=scale,
         strength=strength,
-        options={"upscale_model": upscale_model} if mode == "upscale" else {},
+        options={"upscale_model": upscale_model} if mode in ("upscale", "enhance") else {},
     )
-    if mode in ("interpolate", "upscale"):
+    if mode == "enhance":
+        target = plan_target(
+            src.width,
+            src.height,
+            src.fps,
+            target_fps=target_fps,
+            target_long_side=target_size,
+            capabilities=caps,
+        )
+        request = request.replace(
+            width=target.width,
+            height=target.height,
+            fps=round(target.fps),
+            scale=target.upscale,
+        )
+        steps = [f"interpolated ×{target.interpolation}"] if target.interpolation > 1 else []
+        if target.upscale > 1:
+            fitted = target.width != src.width * target.upscale
+            steps.append(f"upscaled ×{target.upscale}{', then fitted' if fitted else ''}")
+        notes.append(
+            f"{src.width}×{src.height} at {src.fps:g} fps → {target.width}×{target.height} "
+            f"at {target.fps:g} fps: {' and '.join(steps)}."
+        )
+    elif mode in SOURCE_SIZED_MODES:
         if mode == "upscale" and max(src.width, src.height) * scale > caps.max_size:
             raise GenerationError(
                 f"×{scale} would make {src.width * scale}×{src.height * scale}; "

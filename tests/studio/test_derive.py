@@ -29,8 +29,9 @@ def make_clip(alice, alice_project, run_worker, django_capture_on_commit_callbac
 
 
 def derive(client, clip, capture, **data):
-    form = {"mode": "interpolate", "engine": "", "scale": "2", "upscale_model": "general",
-            "prompt": "", "seconds": "1", "strength": "0.6", **data}  # fmt: skip
+    form = {"mode": "interpolate", "engine": "", "scale": "2", "upscale_model": "fast",
+            "target_fps": "", "target_size": "", "prompt": "", "seconds": "1", "strength": "0.6",
+            **data}  # fmt: skip
     with capture(execute=True):
         return client.post(reverse("clip-derive", args=[clip.pk]), form)
 
@@ -52,19 +53,46 @@ def test_interpolate_doubles_frames_and_fps(
     assert f'id="clip-{child.pk}"' in page  # listed under "Made from this clip"
 
 
-def test_upscale_with_the_anime_model(
-    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    ("model", "weights"),
+    [("fast", "realesr-animevideov3-x2"), ("anime", "realesrgan-x4plus-anime")],
+)
+def test_upscale_with_a_chosen_model(
+    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks, model, weights
 ):
     source = make_clip(width=64, height=64, frames=2)
     derive(
         alice_client, source, django_capture_on_commit_callbacks,
-        mode="upscale", scale="2", upscale_model="anime",
+        mode="upscale", scale="2", upscale_model=model,
     )  # fmt: skip
     run_worker()
     g = Generation.objects.get(source_clip=source)
     assert g.status == "succeeded", g.error
     assert (g.clip.width, g.clip.height, g.clip.num_frames) == (128, 128, 2)
-    assert any("realesrgan" in note.lower() or "real-esrgan" in note.lower() for note in g.notes)
+    assert g.recipe["options"] == {"upscale_model": model}
+    assert any(f"Real-ESRGAN ({weights}" in note for note in g.notes), g.notes
+
+
+def test_enhance_to_target_fps_and_size_in_one_job(
+    alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    source = make_clip(width=96, height=64, frames=5, fps=8)
+    response = derive(
+        alice_client, source, django_capture_on_commit_callbacks,
+        mode="enhance", target_fps="24", target_size="240",
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    assert g.mode == "enhance" and g.clip.parent_clip == source
+    info = probe(g.clip.file.path)
+    assert (info.width, info.height, info.fps, info.num_frames) == (240, 160, 24, (5 - 1) * 3 + 1)
+    assert (g.recipe["width"], g.recipe["height"], g.recipe["fps"]) == (240, 160, 24)
+    assert "96×64 at 8 fps → 240×160 at 24 fps: interpolated ×3 and upscaled ×3, then fitted." in (
+        g.notes
+    )
+    assert g.total_steps == 4 + 13  # 4 pairs to interpolate, then 13 frames of one tile each
 
 
 def test_extend_forward_with_tiny_ltx(
@@ -102,20 +130,29 @@ def test_restyle_with_tiny_wan(
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "field", "message"),
     [
-        ({"mode": "upscale", "scale": "3"}, "×2 and ×4"),
-        ({"mode": "extend_forward"}, "valid choice"),  # no engine here extends
-        ({"mode": "interpolate", "engine": "animatic"}, "valid choice"),
+        ({"mode": "enhance", "target_fps": "20"}, "target_fps", "From 8 fps, interpolation reaches 16, 24 or 32"),
+        ({"mode": "enhance", "target_size": "300"}, "target_size", "it can be 64–256 px"),
+        ({"mode": "enhance", "target_size": "-5"}, "target_size", "greater than or equal to 1"),
+        ({"mode": "enhance"}, "target_fps", "the clip is already there"),
+        ({"mode": "extend_forward"}, "mode", "valid choice"),  # no engine here extends
+        ({"mode": "interpolate", "engine": "animatic"}, "engine", "valid choice"),
     ],
-)
+)  # fmt: skip
 def test_bad_derive_requests_are_form_errors(
-    alice_client, make_clip, django_capture_on_commit_callbacks, data, message
+    alice_client, make_clip, django_capture_on_commit_callbacks, data, field, message
 ):
     source = make_clip()
     response = derive(alice_client, source, django_capture_on_commit_callbacks, **data)
     assert response.status_code == 200
-    assert message in response.content.decode()
+    page = response.content.decode()
+    assert message in page
+    # The message sits under its own field, not at the top of the form.
+    error_at = page.index(message)
+    assert page.rindex('<div class="field', 0, error_at) == page.index(
+        f'<div class="field has-error" id="field-{field}"'
+    )
     assert not Generation.objects.filter(source_clip=source).exists()
 
 
