@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from generation import memory
-from generation.enhance import INTERPOLATION_FACTORS, UPSCALE_FACTORS
+from generation.enhance import DEFAULT_INTERPOLATION, INTERPOLATION_FACTORS, UPSCALE_FACTORS
 from generation.spec import (
     Capabilities,
     GenerationError,
@@ -27,14 +27,16 @@ class EnhanceEngine:
     def __init__(
         self,
         engine_id: str = "enhance",
-        interpolation: str = "flow",
+        interpolation: str = DEFAULT_INTERPOLATION,
         upscaler: str = "auto",
+        rife_weights: str | None = None,
         **_: Any,
     ):
         self.id = engine_id
         self.label = "Enhance (frame interpolation, upscaling)"
         self.interpolation = interpolation
         self.upscaler = upscaler
+        self.rife_weights = rife_weights
         self.capabilities = Capabilities(
             modes=frozenset({"interpolate", "upscale"}),
             min_size=16,
@@ -57,13 +59,16 @@ class EnhanceEngine:
         src_fps = info.fps or float(request.fps)
         if request.mode == "interpolate":
             method = str(request.options.get("interpolation", self.interpolation))
-            out = enhance.interpolate(frames, scale, method=method, progress=progress)
+            out, how = enhance.interpolate_with_info(
+                frames, scale, method=method, rife_weights=self.rife_weights, progress=progress
+            )
             fps = src_fps * scale
             note = (
-                f"Interpolated ×{scale} ({method}): {info.num_frames} → {len(out)} frames, "
-                f"{src_fps:g} → {fps:g} fps."
+                f"Interpolated ×{scale} ({how.summary}): {info.num_frames} → {len(out)} "
+                f"frames, {src_fps:g} → {fps:g} fps."
             )
-            return VideoResult(out, fps, notes=[note], info={"method": method})
+            used = {"method": how.used, "rife_share": round(how.rife_share, 3)}
+            return VideoResult(out, fps, notes=[note, how.note] if how.note else [note], info=used)
         model = str(request.options.get("upscale_model", "general"))
         backend = str(request.options.get("upscaler", self.upscaler))
         out, used = enhance.upscale_with_info(
