@@ -97,6 +97,7 @@ def test_rife_runs_on_the_cpu_and_loads_once(weights, pan):
     model = rife.load(weights, "cpu")
     assert model.device == "cpu"
     assert rife.load(weights, "cpu") is model
+    assert not enhance._rife_everywhere(model)  # on the CPU the adaptive method is frugal
     assert {str(p.device) for p in model.weights.values()} == {"cpu"}
     assert not any(k.startswith(("teacher.", "caltime.")) for k in model.weights)
     mids = model(pan[0], pan[2], [0.25, 0.5, 0.75])
@@ -160,3 +161,37 @@ def test_engine_uses_rife_when_asked(clip, weights):
     result = engine.generate(request, NullProgress())
     assert result.notes == [result.notes[0]] and "(RIFE)" in result.notes[0]
     assert result.info == {"method": "rife", "rife_share": 1.0}
+
+
+def test_adaptive_keeps_dis_on_a_pan(weights):
+    clip = panned(data.chelsea(), 9, 2, 1, h=96, w=128)
+    out, info = enhance.interpolate_with_info(clip[::2], 2, rife_weights=weights)
+    assert info.method == "adaptive" and info.choices == ("flow",) * 4
+    assert info.rife_share == 0.0 and "RIFE on 0 of 4 frame pairs" in info.summary
+    np.testing.assert_array_equal(out, enhance.interpolate(clip[::2], 2, method="flow"))
+
+
+def test_adaptive_chooses_rife_on_fast_motion(weights):
+    clip = thrown(5, 12)  # 24 px between kept frames
+    out, info = enhance.interpolate_with_info(clip[::2], 2, rife_weights=weights)
+    assert info.choices == ("rife", "rife") and info.rife_share == 1.0
+    dis = enhance.interpolate(clip[::2], 2, method="flow")
+    assert psnr(out[1::2], clip[1::2]) > psnr(dis[1::2], clip[1::2]) + 3
+
+
+def test_adaptive_measures_ghosting_from_the_pair_alone():
+    pan = panned(data.chelsea(), 3, 2, 1, h=96, w=128)
+    fast = thrown(2, 24)
+    ghost = {}
+    for name, (f0, f1) in {"pan": (pan[0], pan[2]), "fast": (fast[0], fast[1])}.items():
+        fl = enhance._dis_flow(f0, f1)
+        ghost[name] = enhance._ghosting(fl, enhance._texture(f0, f1))
+    assert ghost["pan"] < enhance.GHOSTING_THRESHOLD < ghost["fast"], ghost
+
+
+def test_adaptive_runs_rife_on_every_pair_on_a_gpu(weights, monkeypatch):
+    """On CUDA RIFE is cheap next to DIS: every pair that is not a cut gets it."""
+    monkeypatch.setattr(enhance, "_rife_everywhere", lambda model: True)
+    clip = panned(data.chelsea(), 5, 2, 1, h=96, w=128)
+    _, info = enhance.interpolate_with_info(clip[::2], 2, rife_weights=weights)
+    assert info.choices == ("rife", "rife")
