@@ -191,7 +191,11 @@ def test_adaptive_measures_ghosting_from_the_pair_alone():
 
 def test_adaptive_runs_rife_on_every_pair_on_a_gpu(weights, monkeypatch):
     """On CUDA RIFE is cheap next to DIS: every pair that is not a cut gets it."""
-    monkeypatch.setattr(enhance, "_rife_everywhere", lambda model: True)
     clip = panned(data.chelsea(), 5, 2, 1, h=96, w=128)
+    monkeypatch.setattr(enhance, "_rife_everywhere", lambda model: model.device == "cpu")
     _, info = enhance.interpolate_with_info(clip[::2], 2, rife_weights=weights)
     assert info.choices == ("rife", "rife")
+    _, info = enhance.interpolate_with_info(
+        clip[::2], 2, rife_weights=weights, rife_on_every_pair=False
+    )
+    assert info.choices == ("flow", "flow")
