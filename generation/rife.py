@@ -33,6 +33,11 @@ also lost 2.8 dB on a 256×200 pan (zero padding won there by 0.25 dB). A padded
 not move with the picture and misleads the coarse blocks. Resizing *up* to the next
 multiple is worse: a 200 → 256 stretch cost 10 dB on that pan."""
 
+MAX_FLOW_PIXELS = 1920 * 1088
+"""Larger frames have their flows estimated at this many pixels (as Practical-RIFE's
+`--scale 0.5` does for 4K): the network's motion range is counted in pixels, and memory
+grows with the area times the number of in-between frames made at once."""
+
 SCALES = (16, 8, 4, 2, 1)
 BLOCKS = tuple(f"block{i}" for i in range(len(SCALES)))
 
@@ -62,7 +67,7 @@ class Rife:
             for b in BLOCKS
         }
         self.resconvs = sum(1 for k in self.blocks[BLOCKS[0]] if k.endswith(".beta"))
-        self._grids: dict[tuple[int, ...], Any] = {}
+        self._grids: dict[tuple[int, int, str], Any] = {}
 
     def __call__(self, f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) -> np.ndarray:
         """In-between frames of (H, W, 3) uint8 `f0` and `f1` at `times`: (len(times), H, W, 3)."""
@@ -75,7 +80,8 @@ class Rife:
             pair = pair.permute(0, 3, 1, 2).float() / 255.0
             n = len(times)
             t = torch.tensor(list(times), dtype=torch.float32, device=self.device).view(n, 1, 1, 1)
-            hh, ww = (max(PAD, round(side / PAD) * PAD) for side in (h, w))
+            fit = min(1.0, (MAX_FLOW_PIXELS / (h * w)) ** 0.5)
+            hh, ww = (max(PAD, round(side * fit / PAD) * PAD) for side in (h, w))
             sized = pair
             if (hh, ww) != (h, w):
                 sized = F.interpolate(
@@ -104,7 +110,9 @@ class Rife:
         img0, img1 = img0.expand(n, -1, -1, -1), img1.expand(n, -1, -1, -1)
         tplane = t.expand(n, 1, h, w)
         warped0, warped1 = img0, img1
-        flow = mask = feat = None
+        flow: Any = None
+        mask: Any = None
+        feat: Any = None
         for name, scale in zip(BLOCKS, SCALES, strict=True):
             if flow is None:
                 x = torch.cat((img0, img1, feat0, feat1, tplane), 1)
@@ -170,13 +178,15 @@ class Rife:
         import torch.nn.functional as F  # noqa: N812
 
         n, _, h, w = flow.shape
-        key = (n, h, w)
+        key = (h, w, str(flow.device))
         grid = self._grids.get(key)
         if grid is None:
+            if len(self._grids) > 32:  # a worker sees many clip sizes: keep the last few
+                self._grids.clear()
             ys = torch.linspace(-1.0, 1.0, h, device=flow.device)
             xs = torch.linspace(-1.0, 1.0, w, device=flow.device)
             gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-            grid = torch.stack((gx, gy), -1).expand(n, h, w, 2)
+            grid = torch.stack((gx, gy), -1)[None]
             self._grids[key] = grid
         norm = torch.tensor([2.0 / (w - 1), 2.0 / (h - 1)], device=flow.device)
         g = grid + flow.permute(0, 2, 3, 1) * norm
@@ -207,8 +217,6 @@ def load(path: str | Path, device: str = "auto") -> Rife:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a truncated or foreign file: say which, don't crash the job
             raise RifeUnavailable(f"RIFE weights at {path} could not be read ({exc})") from exc
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
         weights = {
             k.removeprefix("module."): v.to(device).float()
             for k, v in state.items()

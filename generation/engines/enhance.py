@@ -67,8 +67,12 @@ class EnhanceEngine:
                 f"Interpolated ×{scale} ({how.summary}): {info.num_frames} → {len(out)} "
                 f"frames, {src_fps:g} → {fps:g} fps."
             )
-            used = {"method": how.used, "rife_share": round(how.rife_share, 3)}
-            return VideoResult(out, fps, notes=[note, how.note] if how.note else [note], info=used)
+            return VideoResult(
+                out,
+                fps,
+                notes=[note, how.note] if how.note else [note],
+                info={"method": how.used, "rife_share": round(how.rife_share, 3)},
+            )
         model = str(request.options.get("upscale_model", "general"))
         backend = str(request.options.get("upscaler", self.upscaler))
         out, used = enhance.upscale_with_info(

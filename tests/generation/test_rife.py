@@ -112,6 +112,16 @@ def test_rife_handles_sides_that_are_not_multiples_of_64(weights):
     assert psnr(mid, clip[1]) > psnr(enhance.interpolate(clip[::2], 2, method="blend")[1], clip[1])
 
 
+def test_rife_estimates_flows_smaller_on_large_frames(weights, pan, monkeypatch):
+    model = rife.load(weights, "cpu")
+    full = model(pan[0], pan[2], [0.5])[0]
+    monkeypatch.setattr(rife, "MAX_FLOW_PIXELS", 48 * 64)  # as if 72×96 were 4K
+    reduced = model(pan[0], pan[2], [0.5])[0]
+    assert reduced.shape == full.shape and not np.array_equal(reduced, full)
+    blend = enhance.interpolate(pan[:3:2], 2, method="blend")[1]
+    assert psnr(reduced, pan[1]) > psnr(blend, pan[1]) + 5
+
+
 @pytest.mark.parametrize("method", ["rife", "adaptive"])
 def test_missing_weights_fall_back_to_dis_with_a_note(pan, tmp_path, method):
     missing = tmp_path / "nowhere" / "flownet.pkl"
