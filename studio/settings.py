@@ -174,7 +174,14 @@ CHANNEL_LAYERS = {
 # STUDIO_MODELS_DIR, named after the family) or STUDIO_<FAMILY>_MODEL (a directory or hub id)
 # is configured. STUDIO_<FAMILY>_I2V_MODEL adds an image-to-video checkpoint (Wan, CogVideoX).
 STUDIO_MODELS_DIR = Path(env("STUDIO_MODELS_DIR", str(VAR_DIR / "models")))
-STUDIO_ENGINE_CONFIGS: dict[str, dict] = {"animatic": {}, "enhance": {}}
+# RIFE frame-interpolation weights (`scripts/bootstrap.sh` fetches them); missing: DIS flow.
+STUDIO_RIFE_WEIGHTS = Path(
+    env("STUDIO_RIFE_WEIGHTS", str(BASE_DIR / "var/models/rife/flownet.pkl"))
+)
+STUDIO_ENGINE_CONFIGS: dict[str, dict] = {
+    "animatic": {},
+    "enhance": {"rife_weights": str(STUDIO_RIFE_WEIGHTS)},
+}
 for _family in ("wan", "ltx", "cogvideox", "svd"):
     _key = _family.upper()
     _dir = STUDIO_MODELS_DIR / _family

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from generation import memory
-from generation.enhance import INTERPOLATION_FACTORS
+from generation.enhance import DEFAULT_INTERPOLATION, INTERPOLATION_FACTORS
 from generation.spec import (
     Capabilities,
     GenerationError,
@@ -134,11 +134,12 @@ class EnhanceEngine:
     def __init__(
         self,
         engine_id: str = "enhance",
-        interpolation: str = "flow",
+        interpolation: str = DEFAULT_INTERPOLATION,
         upscaler: str = "auto",
         upscale_model: str = DEFAULT_MODEL,
         device: str = "auto",
         cache: PipelineCache | None = None,
+        rife_weights: str | None = None,
         **_: Any,
     ):
         self.id = engine_id
@@ -148,6 +149,7 @@ class EnhanceEngine:
         self.upscale_model = upscale_model
         self.device = device
         self.cache = cache
+        self.rife_weights = rife_weights
         self.capabilities = Capabilities(
             modes=frozenset({"interpolate", "upscale", "enhance"}),
             min_size=16,
@@ -174,13 +176,20 @@ class EnhanceEngine:
             return self._enhance(frames, src_fps, target, request, progress)
         if request.mode == "interpolate":
             method = str(request.options.get("interpolation", self.interpolation))
-            out = enhance.interpolate(frames, scale, method=method, progress=progress)
+            out, how = enhance.interpolate_with_info(
+                frames, scale, method=method, rife_weights=self.rife_weights, progress=progress
+            )
             fps = src_fps * scale
             note = (
-                f"Interpolated ×{scale} ({method}): {info.num_frames} → {len(out)} frames, "
-                f"{src_fps:g} → {fps:g} fps."
+                f"Interpolated ×{scale} ({how.summary}): {info.num_frames} → {len(out)} "
+                f"frames, {src_fps:g} → {fps:g} fps."
             )
-            return VideoResult(out, fps, notes=[note], info={"method": method})
+            return VideoResult(
+                out,
+                fps,
+                notes=[note, how.note] if how.note else [note],
+                info={"method": how.used, "rife_share": round(how.rife_share, 3)},
+            )
         out, used = self._upscale(frames, scale, None, request, progress)
         return VideoResult(out, src_fps, notes=[used.note], info=_upscale_info(used))
 
@@ -259,14 +268,20 @@ class EnhanceEngine:
         notes: list[str] = []
         info: dict[str, Any] = {}
         if target.interpolation > 1:
-            frames = enhance.interpolate(
-                frames, target.interpolation, method=method, progress=_Stage(progress, 0, total)
+            frames, how = enhance.interpolate_with_info(
+                frames,
+                target.interpolation,
+                method=method,
+                rife_weights=self.rife_weights,
+                progress=_Stage(progress, 0, total),
             )
             notes.append(
-                f"Interpolated ×{target.interpolation} ({method}): {t} → {len(frames)} frames, "
-                f"{src_fps:g} → {target.fps:g} fps."
+                f"Interpolated ×{target.interpolation} ({how.summary}): {t} → {len(frames)} "
+                f"frames, {src_fps:g} → {target.fps:g} fps."
             )
-            info["method"] = method
+            if how.note:
+                notes.append(how.note)
+            info.update(method=how.used, rife_share=round(how.rife_share, 3))
         if upscale_steps:
             frames, used = self._upscale(
                 frames,

@@ -87,7 +87,7 @@ def test_interpolate_rejects_bad_factor_method_and_short_clip(pan):
         enhance.interpolate(pan, 5)
     assert err.value.field == "scale"
     with pytest.raises(GenerationError, match="Unknown interpolation method"):
-        enhance.interpolate(pan, 2, method="rife")
+        enhance.interpolate(pan, 2, method="film")
     with pytest.raises(GenerationError, match="at least two frames"):
         enhance.interpolate(pan[:1], 2)
 

@@ -53,6 +53,22 @@ def test_interpolate_doubles_frames_and_fps(
     assert f'id="clip-{child.pk}"' in page  # listed under "Made from this clip"
 
 
+def test_interpolation_uses_the_rife_weights_setting(
+    settings, tmp_path, alice_client, make_clip, run_worker, django_capture_on_commit_callbacks
+):
+    assert settings.STUDIO_ENGINE_CONFIGS["enhance"]["rife_weights"] == str(
+        settings.STUDIO_RIFE_WEIGHTS
+    )
+    missing = tmp_path / "flownet.pkl"
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "enhance": {"rife_weights": str(missing)}}
+    source = make_clip()
+    derive(alice_client, source, django_capture_on_commit_callbacks, scale="2")
+    run_worker()
+    g = Generation.objects.get(source_clip=source)
+    assert g.status == "succeeded", g.error
+    assert f"RIFE weights not found at {missing}; used optical flow (DIS)." in g.notes
+
+
 @pytest.mark.parametrize(
     ("model", "weights"),
     [("fast", "realesr-animevideov3-x2"), ("anime", "realesrgan-x4plus-anime")],
