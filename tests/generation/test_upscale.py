@@ -421,7 +421,10 @@ def test_plan_target_respects_the_engine_limits():
 
 
 def test_enhance_interpolates_then_upscales_with_one_progress_bar(clip):
-    engine = EnhanceEngine()
+    from tests.generation.test_rife import WEIGHTS
+
+    assert WEIGHTS.is_file(), f"RIFE weights missing at {WEIGHTS}: run scripts/bootstrap.sh"
+    engine = EnhanceEngine(rife_weights=str(WEIGHTS))
     request = GenerationRequest(mode="enhance", video_path=clip, width=144, height=96, fps=24)
     progress = NullProgress()
     result = engine.generate(request, progress)
