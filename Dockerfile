@@ -22,6 +22,9 @@ RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r requirement
 COPY --chown=studio:studio . .
 
 USER studio
+# Fetch the pinned model files (RIFE weights) at build time, so the container needs no
+# network when it starts; a named volume on /app/var starts with them.
+RUN scripts/bootstrap.sh run
 VOLUME ["/app/var"]
 EXPOSE 8000
 CMD ["make", "run"]

@@ -268,7 +268,7 @@ def _derive(*, caller: Caller, body: DeriveVideo, mode: str, **options) -> Gener
         return generation
     finally:
         if not keep:
-            default_storage.delete(name)
+            media.delete(name)
 
 
 def _derive_from(
