@@ -34,7 +34,6 @@ urlpatterns = [
     path("clips/<int:pk>/delete/", gallery.clip_delete_view, name="clip-delete"),
     path("clips/<int:pk>/report/", moderation.clip_report, name="clip-report"),
     path("moderation/", include("studio.moderation.urls")),
-    path("django-rq/", include("django_rq.urls")),  # Its views are for staff only.
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("v1/", include("studio.api.urls")),
