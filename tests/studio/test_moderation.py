@@ -492,3 +492,77 @@ def test_staff_see_the_nav_link_and_the_job_queues(staff_client, client, alice):
     assert (
         client.get(reverse("admin:django_rq_home")).status_code == 302
     )  # The admin's staff login.
+
+
+# ---- The Django admin ------------------------------------------------------------------
+
+
+@pytest.fixture
+def superuser_client(client, db):
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "root-pass-1"))
+    return client
+
+
+def test_admin_clip_list_has_thumbnails_prompts_filters_and_search(superuser_client, hidden):
+    clip, kept = hidden
+    url = reverse("admin:jobs_clip_changelist")
+    page = superuser_client.get(url).content.decode()
+    poster = reverse("admin:jobs_clip_media", args=[kept.pk, "poster"])
+    assert poster in page and "a calm sea" in page and "the hidden one" in page
+    found = superuser_client.get(url, {"q": "calm"}).content.decode()
+    assert "a calm sea" in found and "the hidden one" not in found
+    only_hidden = superuser_client.get(url, {"hidden": "yes"}).content.decode()
+    assert "the hidden one" in only_hidden and "a calm sea" not in only_hidden
+    image = superuser_client.get(poster)
+    assert image.status_code == 200 and b"".join(image.streaming_content)[:3] == b"\xff\xd8\xff"
+    runs = superuser_client.get(reverse("admin:jobs_generation_changelist")).content.decode()
+    assert poster in runs and "a calm sea" in runs
+
+
+def test_admin_previews_are_served_instead_of_404_links(superuser_client, client, clip, alice):
+    page = superuser_client.get(reverse("admin:jobs_clip_change", args=[clip.pk]))
+    html = page.content.decode()
+    video = reverse("admin:jobs_clip_media", args=[clip.pk, "file"])
+    assert page.status_code == 200 and f'src="{video}"' in html
+    assert "/media/clips/" not in html  # The old links to MEDIA_URL, which nothing serves.
+    response = superuser_client.get(video)
+    assert response.status_code == 200 and b"ftyp" in b"".join(response.streaming_content)[:64]
+    assert (
+        superuser_client.get(reverse("admin:jobs_clip_media", args=[clip.pk, "x"])).status_code
+        == 404
+    )
+    client.force_login(alice)  # Not staff: the admin's login page, not the file.
+    assert client.get(video).status_code == 302
+
+
+def test_admin_hides_clips_with_a_reason(superuser_client, clip):
+    url = reverse("admin:jobs_clip_changelist")
+    data = {"action": "hide_clips", "_selected_action": [clip.pk]}
+    ask = superuser_client.post(url, data)
+    assert ask.status_code == 200 and "audit log" in ask.content.decode()
+    blank = superuser_client.post(url, {**data, "apply": "1", "reason": ""})
+    assert blank.status_code == 200 and not AuditEntry.objects.exists()
+    done = superuser_client.post(url, {**data, "apply": "1", "reason": "spam"})
+    assert done.status_code == 302
+    clip.refresh_from_db()
+    assert clip.hidden_at is not None
+    assert (
+        AuditEntry.objects.get().action == "clip.hide" and AuditEntry.objects.get().reason == "spam"
+    )
+
+
+def test_admin_deletes_a_clip_with_its_run(superuser_client, clip):
+    url = reverse("admin:jobs_clip_delete", args=[clip.pk])
+    assert superuser_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Clip.objects.exists() and not Generation.objects.exists()
+
+
+def test_clip_derive_checks_prompted_transformations(alice, clip, violence_rule):
+    from generation.spec import GenerationError, GenerationRequest
+    from studio.gallery.services import clip_derive
+
+    request = GenerationRequest(mode="video_to_video", prompt="now gore", width=64, height=64)
+    with pytest.raises(GenerationError, match="Violence") as e:
+        clip_derive(clip=clip, user=alice, engine_id="animatic", request=request, notes=[])
+    assert e.value.code == "prompt_blocked"
+    assert PolicyAttempt.objects.get().text == "now gore"
