@@ -566,3 +566,14 @@ def test_clip_derive_checks_prompted_transformations(alice, clip, violence_rule)
         clip_derive(clip=clip, user=alice, engine_id="animatic", request=request, notes=[])
     assert e.value.code == "prompt_blocked"
     assert PolicyAttempt.objects.get().text == "now gore"
+
+
+def test_moderation_sits_between_the_core_and_the_submit_paths():
+    """The policy check is called by prompts, gallery and api, so moderation must not
+    depend on any of them; it builds on the generation core only."""
+    from tests.studio.test_dependencies import app_graph
+
+    graph = app_graph()
+    assert graph["moderation"] <= {"jobs", "projects", "teams", "media"}, graph["moderation"]
+    for app in ("prompts", "gallery", "api"):
+        assert "moderation" in graph[app], app
