@@ -174,7 +174,7 @@ def clip_act(request, pk: int):
     if not request.htmx:
         if form.is_bound:
             return _item_page(request, clip, form, error)
-        return redirect(request.POST.get("next") or "moderation-queue")
+        return redirect("moderation-queue")
     item = _clip_items(Clip.objects.filter(pk=clip.pk))[0]
     item.update(form=form, error=error, done=not form.is_bound)
     return render(request, "moderation/queue.html#item", {"item": item})

@@ -400,11 +400,12 @@ def test_hidden_clips_are_not_derived_from_or_listed_as_derived(
     assert remix.status_code == 404
 
 
-def test_hidden_clips_leave_the_api(client, alice, hidden):
+def test_hidden_clips_leave_the_api(client, alice, alice_project, hidden):
     clip, kept = hidden
+    queued = prompt_submit(project=alice_project, user=alice, data={"text": "later", **SHOT})
     auth = bearer(alice)
     listed = client.get("/v1/videos", **auth).json()["data"]
-    assert [v["id"] for v in listed] == [video_id(kept)]
+    assert [v["id"] for v in listed] == [f"video_{queued.pk.hex}", video_id(kept)]
     for path in (f"/v1/videos/{video_id(clip)}", f"/v1/videos/{video_id(clip)}/content"):
         response = client.get(path, **auth)
         assert response.status_code == 404, path
