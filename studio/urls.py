@@ -6,6 +6,7 @@ from django.urls import include, path
 from studio.gallery import views as gallery
 from studio.jobs import views as jobs
 from studio.keys import views as keys
+from studio.moderation import views as moderation
 from studio.teams import views as teams
 from studio.workspace import views as workspace
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
     path("clips/<int:pk>/remix/", gallery.clip_remix_view, name="clip-remix"),
     path("clips/<int:pk>/delete/", gallery.clip_delete_view, name="clip-delete"),
+    path("clips/<int:pk>/report/", moderation.clip_report, name="clip-report"),
+    path("moderation/", include("studio.moderation.urls")),
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("v1/", include("studio.api.urls")),

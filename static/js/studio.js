@@ -6,6 +6,7 @@
 // socket beating the submit's response) goes to the top of the job list.
 document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   const card = event.detail.content;
+  if (card && card.getAttribute("hx-swap-oob") === "delete") return; // Already gone here.
   const jobs = document.getElementById("jobs");
   if (jobs && card && card.id && card.id.startsWith("generation-")) {
     jobs.prepend(card);

@@ -22,6 +22,7 @@ from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import SourceVideo, build_derived_request, error_field
 from studio.jobs.services import generation_cancel, generation_delete, generation_submit
+from studio.moderation.services import prompt_policy_check
 from studio.projects.models import Project
 from studio.projects.services import project_create
 from studio.prompts.services import prompt_submit
@@ -112,7 +113,8 @@ def visible_generation(caller: Caller, video_id: str, *, param: str | None = Non
     """A generation the key may see, or 404 (another team's id is simply not found)."""
     pk = parse_video_id(video_id, param=param)
     generation = (
-        Generation.objects.select_related("prompt", "source_clip", "clip", "project")
+        Generation.objects.shown_to(caller.user)
+        .select_related("prompt", "source_clip", "clip", "project")
         .filter(pk=pk, project__in=caller.projects())
         .first()
     )
@@ -231,7 +233,8 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
     except ValueError:
         return None  # Not one of ours, or tags someone edited.
     clip = (
-        Clip.objects.select_related("generation", "project")
+        Clip.objects.shown_to(caller.user)
+        .select_related("generation", "project")
         .filter(generation_id=generation_id, project__in=caller.projects())
         .first()
     )
@@ -282,10 +285,16 @@ def _derive_from(
 ) -> Generation:
     try:
         info, request, notes = build_derived_request(target, mode=mode, engine_id=model, **options)
-        if isinstance(target, Clip):
+        if isinstance(target, Clip):  # clip_derive checks the prompt against the policy.
             return clip_derive(
                 clip=target, user=caller.user, engine_id=info.id, request=request, notes=notes
             )
+        prompt_policy_check(
+            user=caller.user,
+            project=project,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or "",
+        )
         return generation_submit(
             project=project, user=caller.user, engine_id=info.id, request=request, notes=notes
         )
@@ -357,7 +366,8 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
     """The (queued_at, id) position of `after`: a visible video, or one deleted recently."""
     pk = parse_video_id(after, param="after")
     found = (
-        Generation.objects.filter(pk=pk, project__in=caller.projects())
+        Generation.objects.shown_to(caller.user)
+        .filter(pk=pk, project__in=caller.projects())
         .values_list("queued_at", flat=True)
         .first()
     )
@@ -376,8 +386,10 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
 
 def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], bool]:
     """A page of the caller's videos by creation time, and whether more follow it."""
-    items = Generation.objects.filter(project__in=caller.projects()).select_related(
-        "prompt", "source_clip", "clip"
+    items = (
+        Generation.objects.shown_to(caller.user)
+        .filter(project__in=caller.projects())
+        .select_related("prompt", "source_clip", "clip")
     )
     if query.after:
         queued_at, pk = list_cursor(caller, query.after)

@@ -9,12 +9,20 @@ from studio.jobs.engines import engine_info
 from studio.jobs.models import Clip, Generation, Prompt
 from studio.jobs.recipes import engine_prompt
 from studio.jobs.services import generation_submit
+from studio.moderation.services import prompt_policy_check
 
 
 def clip_derive(
     *, clip: Clip, user: User, engine_id: str, request: GenerationRequest, notes: list[str]
 ) -> Generation:
     """Submit a transformation of `clip`; the clip it makes records `clip` as its parent."""
+    if request.mode in PROMPTED_DERIVES:
+        prompt_policy_check(
+            user=user,
+            project=clip.project,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt or "",
+        )
     return generation_submit(
         project=clip.project,
         user=user,
@@ -26,10 +34,25 @@ def clip_derive(
 
 
 REMIXABLE = ("text_to_video", "image_to_video")
+PROMPTED_DERIVES = ("extend_forward", "extend_backward", "video_to_video")
+"""Transformations that read a prompt (others carry the source's prompt along unused)."""
+
+
+def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
+    """Check the new prompt against the policy (outside the transaction, so a blocked
+    attempt stays logged), then remix."""
+    original = clip.generation.prompt
+    prompt_policy_check(
+        user=user,
+        project=clip.project,
+        prompt=text,
+        negative_prompt=original.negative_text if original else "",
+    )
+    return _clip_remix(clip=clip, user=user, text=text)
 
 
 @transaction.atomic
-def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
+def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
     """Re-run the clip's recipe, seed and camera included, with a new prompt.
 
     The recipe, not the (editable) Prompt row, is what made the clip, so it is the base.

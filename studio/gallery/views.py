@@ -10,13 +10,19 @@ from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.jobs.models import Clip
+from studio.jobs.recipes import add_form_error
 from studio.jobs.services import generation_delete
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
 
 
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
-    clip = Clip.objects.select_related("generation__prompt", "project__team").filter(pk=pk).first()
+    clip = (
+        Clip.objects.shown_to(request.user)
+        .select_related("generation__prompt", "project__team")
+        .filter(pk=pk)
+        .first()
+    )
     if clip is None:
         raise Http404("No such clip.")
     check_project_access(request.user, clip.project, role=role)
@@ -38,7 +44,9 @@ def _clip_page(
         "form": form,
         "remix_form": remix_form or RemixForm(),
         "remixable": clip.generation.mode in REMIXABLE,
-        "derived": Clip.objects.filter(parent_clip=clip).select_related("generation__prompt"),
+        "derived": Clip.objects.shown_to(request.user)
+        .filter(parent_clip=clip)
+        .select_related("generation__prompt"),
         "can_edit": role_allows(clip.project.user_role, "editor"),
         "delete_error": delete_error,
     }
@@ -58,13 +66,17 @@ def clip_derive_view(request, pk: int):
     form = DeriveForm(request.POST, clip=clip)
     if not form.is_valid():
         return _clip_page(request, clip, form)
-    clip_derive(
-        clip=clip,
-        user=request.user,
-        engine_id=form.engine.id,
-        request=form.request,
-        notes=form.notes,
-    )
+    try:
+        clip_derive(
+            clip=clip,
+            user=request.user,
+            engine_id=form.engine.id,
+            request=form.request,
+            notes=form.notes,
+        )
+    except GenerationError as e:  # The prompt policy, or the engine refusing it.
+        add_form_error(form, e, "derive_form")
+        return _clip_page(request, clip, form, status=400)
     return redirect("project-detail", pk=clip.project_id)
 
 

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +39,26 @@ def _send(generation: Generation, html: str) -> None:
 
 
 def broadcast_generation(generation: Generation, *, preview: str | None = None) -> None:
-    """Send the card to every member watching the project; never fail the job over it."""
+    """Send the card to every member watching the project; never fail the job over it.
+
+    A run whose clip a moderator hid sends its removal instead: members are never staff
+    on a project socket, and a hidden clip reaches no one but staff.
+    """
     try:
-        _send(generation, render_card(generation, oob=True, preview=preview))
+        hidden = generation.status == Generation.Status.SUCCEEDED and (
+            Clip.objects.filter(generation_id=generation.pk, hidden_at__isnull=False).first()
+        )
+        if hidden:
+            _send(generation, render_to_string("jobs/_removed.html", {"clip": hidden}))
+        else:
+            _send(generation, render_card(generation, oob=True, preview=preview))
     except Exception:
         logger.warning("Could not push progress for %s", generation.pk, exc_info=True)
+
+
+def broadcast_clip_removed(clip: Clip) -> None:
+    """Take a clip off every open page of its project (its job card and gallery card)."""
+    try:
+        _send(clip.generation, render_to_string("jobs/_removed.html", {"clip": clip}))
+    except Exception:
+        logger.warning("Could not push the removal of clip %s", clip.pk, exc_info=True)

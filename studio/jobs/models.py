@@ -39,6 +39,27 @@ class Prompt(models.Model):
         return self.text[:60]
 
 
+def sees_hidden(user) -> bool:
+    """Staff see clips a moderator hid (to review them); nobody else does."""
+    return bool(user is not None and getattr(user, "is_staff", False))
+
+
+class GenerationQuerySet(models.QuerySet):
+    def shown_to(self, user) -> "GenerationQuerySet":
+        """Runs `user` may see: those whose clip a moderator hid are left out but for staff."""
+        return self if sees_hidden(user) else self.exclude(clip__hidden_at__isnull=False)
+
+
+class ClipQuerySet(models.QuerySet):
+    def shown_to(self, user) -> "ClipQuerySet":
+        """Clips `user` may see: hidden ones are left out but for staff.
+
+        Membership is checked separately (`check_project_access`, the API key's projects);
+        this is the one place that decides about moderation, for every page, card and call.
+        """
+        return self if sees_hidden(user) else self.filter(hidden_at__isnull=True)
+
+
 INPUT_FIELDS = {"image_path": "input image", "last_image_path": "last image", "video_path": "video"}
 """Recipe fields naming input files (storage names in the database, local paths in the
 engine), with what to call each in a message."""
@@ -83,6 +104,8 @@ class Generation(models.Model):
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-queued_at"]
@@ -153,6 +176,11 @@ class Clip(models.Model):
     )
     parent_clip = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    hidden_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when a moderator hides the clip from its team."
+    )
+
+    objects = ClipQuerySet.as_manager()
 
     class Meta:
         # The table kept its name when the model moved here from the gallery app.
@@ -165,6 +193,10 @@ class Clip(models.Model):
     @property
     def duration_s(self) -> float:
         return self.num_frames / self.fps if self.fps else 0.0
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
     @property
     def file_names(self) -> list[str]:

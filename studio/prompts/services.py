@@ -5,11 +5,26 @@ from generation.prompting import random_seed
 from studio.jobs.models import Generation, Prompt
 from studio.jobs.recipes import build_request
 from studio.jobs.services import generation_submit
+from studio.moderation.services import prompt_policy_check
 from studio.projects.models import Project
 
 
-@transaction.atomic
 def prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
+    """Check the prompt against the policy, then save it and submit its run.
+
+    The policy check comes first, outside the transaction, so a blocked attempt stays logged.
+    """
+    prompt_policy_check(
+        user=user,
+        project=project,
+        prompt=data.get("text", ""),
+        negative_prompt=data.get("negative_text", ""),
+    )
+    return _prompt_submit(project=project, user=user, data=data)
+
+
+@transaction.atomic
+def _prompt_submit(*, project: Project, user: User, data: dict) -> Generation:
     """Save the prompt (a blank seed becomes a recorded random one) and submit its run."""
     fields = dict(data)
     if fields.get("seed") is None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from generation.spec import GenerationError
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import add_form_error
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
@@ -35,7 +35,13 @@ def project_list(request):
     projects = (
         Project.objects.filter(team__memberships__user=request.user)
         .select_related("team")
-        .annotate(clip_count=Count("clips", distinct=True))
+        .annotate(
+            clip_count=Count(
+                "clips",
+                distinct=True,
+                filter=Q(clips__in=Clip.objects.shown_to(request.user)),
+            )
+        )
         .order_by("-last_activity_at")
     )
     return render(request, "workspace/list.html", {"projects": projects, "form": form})
@@ -45,13 +51,18 @@ def project_list(request):
 def project_detail(request, pk: int):
     project = get_project_for_user(request.user, pk)
     if request.htmx and request.GET.get("page"):
-        page = _gallery_page(project, request.GET.get("page"))
+        page = _gallery_page(request, project, request.GET.get("page"))
         return render(request, "workspace/detail.html#gallery", {"project": project, "page": page})
     return project_page(request, project, PromptForm())
 
 
-def _gallery_page(project, number):
-    clips = project.clips.select_related("generation__prompt").order_by("-created_at", "-pk")
+def _gallery_page(request, project, number):
+    clips = (
+        Clip.objects.shown_to(request.user)
+        .filter(project=project)
+        .select_related("generation__prompt")
+        .order_by("-created_at", "-pk")
+    )
     return Paginator(clips, CLIPS_PER_PAGE).get_page(number)
 
 
@@ -67,7 +78,7 @@ def project_page(request, project, form, *, status: int = 200):
     )
     context = {
         "project": project,
-        "page": _gallery_page(project, request.GET.get("page")),
+        "page": _gallery_page(request, project, request.GET.get("page")),
         "active": active,
         "form": form,
         "can_edit": role_allows(project.user_role, "editor"),

@@ -48,6 +48,7 @@ def urls(project, g, clip):
         ("post", reverse("clip-derive", args=[clip.pk])),
         ("post", reverse("clip-remix", args=[clip.pk])),
         ("post", reverse("clip-delete", args=[clip.pk])),
+        ("post", reverse("clip-report", args=[clip.pk])),
     ]
 
 
