@@ -16,7 +16,13 @@ from studio.teams.selectors import role_allows
 
 
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
-    clip = Clip.objects.select_related("generation__prompt", "project__team").filter(pk=pk).first()
+    clip = (
+        Clip.objects.select_related(
+            "generation__prompt", "generation__requested_by", "project__team"
+        )
+        .filter(pk=pk)
+        .first()
+    )
     if clip is None:
         raise Http404("No such clip.")
     check_project_access(request.user, clip.project, role=role)
@@ -38,7 +44,9 @@ def _clip_page(
         "form": form,
         "remix_form": remix_form or RemixForm(),
         "remixable": clip.generation.mode in REMIXABLE,
-        "derived": Clip.objects.filter(parent_clip=clip).select_related("generation__prompt"),
+        "derived": Clip.objects.filter(parent_clip=clip).select_related(
+            "generation__prompt", "generation__requested_by"
+        ),
         "can_edit": role_allows(clip.project.user_role, "editor"),
         "delete_error": delete_error,
     }

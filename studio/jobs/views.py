@@ -9,7 +9,11 @@ from studio.projects.access import check_project_access
 
 
 def _get_generation_for_user(request, pk, *, role: str = "viewer") -> Generation:
-    generation = Generation.objects.select_related("project__team", "prompt").filter(pk=pk).first()
+    generation = (
+        Generation.objects.select_related("project__team", "prompt", "requested_by")
+        .filter(pk=pk)
+        .first()
+    )
     if generation is None:
         raise Http404("No such generation.")
     check_project_access(request.user, generation.project, role=role)

@@ -51,7 +51,9 @@ def project_detail(request, pk: int):
 
 
 def _gallery_page(project, number):
-    clips = project.clips.select_related("generation__prompt").order_by("-created_at", "-pk")
+    clips = project.clips.select_related("generation__prompt", "generation__requested_by").order_by(
+        "-created_at", "-pk"
+    )
     return Paginator(clips, CLIPS_PER_PAGE).get_page(number)
 
 
@@ -62,7 +64,7 @@ def project_page(request, project, form, *, status: int = 200):
     active = (
         Generation.objects.filter(project=project, clip__isnull=True)
         .filter(Q(status__in=Generation.ACTIVE) | Q(finished_at__gte=recent))
-        .select_related("prompt")
+        .select_related("prompt", "requested_by")
         .order_by("-queued_at")[:20]
     )
     context = {
