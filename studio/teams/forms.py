@@ -14,11 +14,10 @@ class TeamForm(forms.Form):
 class LinkInviteForm(forms.Form):
     role = forms.ChoiceField(choices=Invitation.ROLES, initial=Membership.Role.EDITOR)
     max_uses = forms.IntegerField(
-        label="Uses",
+        label="People",
         min_value=1,
         max_value=MAX_LINK_USES,
         initial=1,
-        help_text="How many people can join with it.",
     )
     expires = forms.ChoiceField(
         label="Expires after",
