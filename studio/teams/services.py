@@ -55,6 +55,9 @@ def _require_owner(team: Team, user: User) -> Membership:
 
 
 def _owner_count(team: Team) -> int:
+    """Owners of the team, counted with the team row locked: two owners stepping down at
+    once cannot leave it with none."""
+    Team.objects.select_for_update().filter(pk=team.pk).first()
     return Membership.objects.filter(team=team, role=Role.OWNER).count()
 
 
@@ -133,6 +136,7 @@ def member_remove(*, membership: Membership, by: User) -> None:
     membership.delete()
 
 
+@transaction.atomic
 def member_leave(*, team: Team, user: User) -> None:
     membership = Membership.objects.filter(team=team, user=user).select_related("team").first()
     if membership is None:
@@ -150,6 +154,8 @@ def team_transfer_ownership(*, team: Team, by: User, to: Membership) -> Membersh
         raise TeamError(f"{to.user.username} is not a member of {team.name}.")
     if to.pk == mine.pk:
         raise TeamError("You already own this team: choose another member.")
+    if to.role == Role.OWNER:
+        raise TeamError(f"{to.user.username} is already an owner: change your own role instead.")
     to.role = Role.OWNER
     to.save(update_fields=["role"])
     mine.role = Role.EDITOR

@@ -123,12 +123,13 @@ def team_list(request):
 
 def _team_context(request, team: Team, me: Membership, **extra) -> dict:
     is_owner = me.role == Membership.Role.OWNER
-    members = team.memberships.select_related("user").order_by("user__username")
+    members = list(team.memberships.select_related("user").order_by("user__username"))
     context = {
         "team": team,
         "me": me,
         "is_owner": is_owner,
         "members": members,
+        "can_transfer": is_owner and any(m.role != Membership.Role.OWNER for m in members),
         "projects": team.projects.order_by("name"),
         "role_choices": Membership.Role.choices,
         "errors": {},
