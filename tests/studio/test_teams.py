@@ -391,3 +391,45 @@ def test_a_lowered_role_keeps_watching(client, alice, bob, alice_project, redis_
         return html
 
     assert asyncio.run(run()) == "<p>still</p>"
+
+
+def test_the_migration_gives_teamless_users_a_personal_team(alice):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "studio.teams.migrations.0005_personal_teams_for_teamless_users"
+    )
+    alice.memberships.get().team.delete()  # e.g. an admin made before personal teams existed
+    migration.forwards(apps, None)
+    team = alice.memberships.get().team
+    assert team.personal and team.name == "alice's team"
+
+
+def test_leave_and_delete_from_the_page(client, alice, bob):
+    team = team_create(name="Short Lived", owner=alice)
+    Membership.objects.create(team=team, user=bob, role=Role.EDITOR)
+    client.force_login(bob)
+    assert client.post(reverse("team-leave", args=[team.pk]))["Location"] == reverse("team-list")
+    assert role_of(bob, team) is None
+    client.force_login(alice)
+    response = client.post(reverse("team-leave", args=[team.pk]), HTTP_HX_REQUEST="true")
+    assert "A team must keep an owner" in response.content.decode()
+    response = client.post(reverse("team-delete", args=[team.pk]), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("team-list")
+    assert not Team.objects.filter(pk=team.pk).exists()
+
+
+def test_transfer_from_the_page(client, alice, bob):
+    team = team_create(name="Handover", owner=alice)
+    bobs = Membership.objects.create(team=team, user=bob, role=Role.VIEWER)
+    client.force_login(alice)
+    response = client.post(
+        reverse("team-transfer", args=[team.pk]), {"member": bobs.pk}, HTTP_HX_REQUEST="true"
+    )
+    page = response.content.decode()
+    assert (role_of(alice, team), role_of(bob, team)) == (Role.EDITOR, Role.OWNER)
+    assert "You are an editor" in page and "Create link" not in page
+    response = client.post(reverse("team-transfer", args=[team.pk]), {"member": "x"})
+    assert response.status_code == 403  # alice is no longer an owner
