@@ -433,3 +433,36 @@ def test_transfer_from_the_page(client, alice, bob):
     assert "You are an editor" in page and "Create link" not in page
     response = client.post(reverse("team-transfer", args=[team.pk]), {"member": "x"})
     assert response.status_code == 403  # alice is no longer an owner
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_removed_member_gets_no_more_cards_from_real_jobs(
+    client, alice, bob, alice_project, run_worker
+):
+    """The reproduction from the reliability issue: removed, and the live cards kept coming."""
+    from studio.jobs.models import Generation
+    from studio.prompts.services import prompt_submit
+    from tests.studio.test_live import collect
+
+    bobs = Membership.objects.create(team=alice_project.team, user=bob, role=Role.VIEWER)
+    data = {"engine": "animatic", "aspect_ratio": "1:1", "resolution": 64, "duration_s": 1,
+            "fps": 8}  # fmt: skip
+
+    async def run():
+        await sync_to_async(client.force_login)(bob)
+        socket = communicator(client, alice_project.pk)
+        assert (await socket.connect())[0]
+        submit = sync_to_async(prompt_submit)
+        await submit(project=alice_project, user=alice, data={**data, "text": "before"})
+        await sync_to_async(run_worker, thread_sensitive=False)()
+        before = await collect(socket, lambda html: "<video" in html)
+        await sync_to_async(member_remove)(membership=bobs, by=alice)
+        closed = await _closed(socket)
+        await submit(project=alice_project, user=alice, data={**data, "text": "after"})
+        await sync_to_async(run_worker, thread_sensitive=False)()
+        assert await socket.receive_nothing(timeout=1.0)
+        return before, closed
+
+    before, closed = asyncio.run(run())
+    assert closed["code"] == 4403 and any("before" in html for html in before)
+    assert Generation.objects.filter(status="succeeded").count() == 2
