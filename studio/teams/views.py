@@ -104,6 +104,10 @@ def team_list(request):
             return redirect("team-detail", pk=team.pk)
         except TeamError as e:
             form.add_error("name", e.message)
+    return _list_page(request, form, status=400 if form.errors else 200)
+
+
+def _list_page(request, form, *, status: int = 200, invitation_error: str = ""):
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("team")
@@ -117,8 +121,9 @@ def team_list(request):
         "memberships": memberships,
         "form": form,
         "invitations": invitations_pending_for(request.user),
+        "invitation_error": invitation_error,
     }
-    return render(request, "teams/list.html", context, status=400 if form.errors else 200)
+    return render(request, "teams/list.html", context, status=status)
 
 
 def _team_context(request, team: Team, me: Membership, **extra) -> dict:
@@ -145,7 +150,6 @@ def _team_context(request, team: Team, me: Membership, **extra) -> dict:
             )
             .exclude(pk=team.pk)
             .order_by("name"),
-            invite_base=request.build_absolute_uri(reverse("invite-link", args=["TOKEN"])),
         )
     context.update(extra)
     return context
@@ -334,7 +338,7 @@ def invitation_accept_view(request, iid: int):
     try:
         invitation_accept(invitation=invitation, user=request.user)
     except TeamError as e:
-        return _list_with_error(request, e.message)
+        return _list_page(request, TeamForm(), status=400, invitation_error=e.message)
     return redirect("team-detail", pk=invitation.team_id)
 
 
@@ -343,16 +347,6 @@ def invitation_accept_view(request, iid: int):
 def invitation_decline_view(request, iid: int):
     invitation_decline(invitation=_my_invitation(request, iid), user=request.user)
     return redirect("team-list")
-
-
-def _list_with_error(request, message: str):
-    context = {
-        "memberships": Membership.objects.filter(user=request.user).select_related("team"),
-        "form": TeamForm(),
-        "invitations": invitations_pending_for(request.user),
-        "invitation_error": message,
-    }
-    return render(request, "teams/list.html", context, status=400)
 
 
 @never_cache
