@@ -4,9 +4,9 @@ from django.utils import timezone
 
 from studio.projects.access import project_group_name
 from studio.projects.models import Project
+from studio.teams.live import access_changed
 from studio.teams.models import Membership, Team
 from studio.teams.services import TeamError
-from studio.teams.signals import access_changed
 
 
 def project_create(*, team: Team, name: str, user: User) -> Project:

@@ -5,34 +5,14 @@ cascade; the handlers here see them all. Once the change commits, the user's cha
 told `access.changed`; each of their sockets re-checks its access and closes if it is gone.
 """
 
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from studio.teams.live import access_changed
 from studio.teams.models import Membership
 from studio.teams.selectors import user_group_name
 from studio.teams.services import personal_team_ensure
-
-logger = logging.getLogger(__name__)
-
-
-def access_changed(*groups: str) -> None:
-    """Tell every socket in these groups to re-check its access (after the commit)."""
-
-    def send() -> None:
-        layer = get_channel_layer()
-        for group in groups:
-            try:
-                async_to_sync(layer.group_send)(group, {"type": "access.changed"})
-            except Exception:
-                logger.warning("Could not tell %s that access changed", group, exc_info=True)
-
-    transaction.on_commit(send)
 
 
 @receiver(post_save, sender=User)
