@@ -7,6 +7,7 @@ from studio.gallery import views as gallery
 from studio.jobs import views as jobs
 from studio.keys import views as keys
 from studio.moderation import views as moderation
+from studio.projects import views as projects
 from studio.teams import views as teams
 from studio.workspace import views as workspace
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("projects/", workspace.project_list, name="project-list"),
     path("projects/<int:pk>/", workspace.project_detail, name="project-detail"),
     path("projects/<int:pk>/generate/", workspace.generate, name="generate"),
+    path("projects/<int:pk>/move/", projects.project_move_view, name="project-move"),
     path("generations/<uuid:pk>/", jobs.generation_detail, name="generation-detail"),
     path("generations/<uuid:pk>/cancel/", jobs.generation_cancel_view, name="generation-cancel"),
     path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
@@ -36,6 +38,7 @@ urlpatterns = [
     path("moderation/", include("studio.moderation.urls")),
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
+    path("", include("studio.teams.urls")),
     path("v1/", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -19,7 +19,7 @@ from studio.teams.selectors import role_allows
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
     clip = (
         Clip.objects.shown_to(request.user)
-        .select_related("generation__prompt", "project__team")
+        .select_related("generation__prompt", "generation__requested_by", "project__team")
         .filter(pk=pk)
         .first()
     )
@@ -46,7 +46,7 @@ def _clip_page(
         "remixable": clip.generation.mode in REMIXABLE,
         "derived": Clip.objects.shown_to(request.user)
         .filter(parent_clip=clip)
-        .select_related("generation__prompt"),
+        .select_related("generation__prompt", "generation__requested_by"),
         "can_edit": role_allows(clip.project.user_role, "editor"),
         "delete_error": delete_error,
     }

@@ -2,32 +2,53 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from studio.teams.models import Membership
+from studio.teams.selectors import user_group_name
+
+NO_ACCESS = 4403
 
 
 class ProjectConsumer(AsyncWebsocketConsumer):
-    """A dumb pipe: members of the project's team receive its progress fragments."""
+    """A dumb pipe: members of the project's team receive its progress fragments.
 
-    group_name: str | None = None
+    It also listens on the user's own group: when their access changes (removed from the
+    team, account deactivated, project moved to another team) it checks again and closes
+    at once if the access is gone, before any further fragment reaches them.
+    """
+
+    groups_joined: tuple[str, ...] = ()
 
     async def connect(self):
         user = self.scope.get("user")
-        project_id = self.scope["url_route"]["kwargs"]["project_id"]
-        if not await self._is_member(user, project_id):
-            await self.close(code=4403)
+        self.project_id = self.scope["url_route"]["kwargs"]["project_id"]
+        if not await self._has_access(user):
+            await self.close(code=NO_ACCESS)
             return
-        self.group_name = f"project-{project_id}"
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        self.groups_joined = (f"project-{self.project_id}", user_group_name(user.pk))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code):
-        if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        await self._leave()
+
+    async def _leave(self):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.groups_joined = ()
 
     async def generation_progress(self, event):
-        await self.send(text_data=event["html"])
+        if self.groups_joined:
+            await self.send(text_data=event["html"])
+
+    async def access_changed(self, event):
+        if self.groups_joined and not await self._has_access(self.scope.get("user")):
+            await self._leave()
+            await self.close(code=NO_ACCESS)
 
     @database_sync_to_async
-    def _is_member(self, user, project_id) -> bool:
+    def _has_access(self, user) -> bool:
         if user is None or not user.is_authenticated:
             return False
-        return Membership.objects.filter(user=user, team__projects__pk=project_id).exists()
+        return Membership.objects.filter(
+            user_id=user.pk, user__is_active=True, team__projects__pk=self.project_id
+        ).exists()

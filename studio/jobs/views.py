@@ -11,7 +11,7 @@ from studio.projects.access import check_project_access
 def _get_generation_for_user(request, pk, *, role: str = "viewer") -> Generation:
     generation = (
         Generation.objects.shown_to(request.user)
-        .select_related("project__team", "prompt")
+        .select_related("project__team", "prompt", "requested_by")
         .filter(pk=pk)
         .first()
     )

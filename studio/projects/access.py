@@ -23,3 +23,8 @@ def check_project_access(user, project: Project, *, role: str = "viewer") -> Pro
         raise PermissionDenied(f"You need the {role} role in {project.team.name} to do this.")
     project.user_role = have
     return project
+
+
+def project_group_name(project_id: int) -> str:
+    """The channel group of the project's open sockets (progress cards, access changes)."""
+    return f"project-{project_id}"

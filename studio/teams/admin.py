@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from studio.teams.models import Membership, Team
+from studio.teams.models import Invitation, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    raw_id_fields = ["user"]
+    autocomplete_fields = ["user"]
 
 
 @admin.register(Team)
@@ -14,3 +14,14 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "personal", "created_at"]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations are made on the team pages; here they can be seen and revoked."""
+
+    list_display = ["team", "invitee", "role", "use_count", "max_uses", "expires_at", "status"]
+    list_filter = ["role"]
+    search_fields = ["team__name", "invitee__username", "invitee__email"]
+    readonly_fields = ["token_digest", "use_count", "created_by", "created_at", "declined_at"]
+    autocomplete_fields = ["team", "invitee"]

@@ -36,3 +36,65 @@ class Membership(models.Model):
 
 WRITER_ROLES = (Membership.Role.OWNER, Membership.Role.EDITOR)
 ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.EDITOR: 1, Membership.Role.OWNER: 2}
+
+
+class Invitation(models.Model):
+    """An invitation to join a team: a link (its token stored only as a hash) or a named user.
+
+    A link may be used `max_uses` times before `expires_at`; a user's invitation waits for
+    that user to accept or decline it. Owners revoke either at any time.
+    """
+
+    ROLES = ((Membership.Role.EDITOR, "Editor"), (Membership.Role.VIEWER, "Viewer"))
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=ROLES, default=Membership.Role.EDITOR)
+    token_digest = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="SHA-256 of a link's token."
+    )
+    invitee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        help_text="Blank for an invitation link.",
+    )
+    max_uses = models.PositiveIntegerField(default=1)
+    use_count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = self.invitee or "link"
+        return f"{who} to {self.team} as {self.role}"
+
+    @property
+    def is_link(self) -> bool:
+        return self.invitee_id is None
+
+    @property
+    def status(self) -> str:
+        from django.utils import timezone
+
+        if self.revoked_at:
+            return "revoked"
+        if self.declined_at:
+            return "declined"
+        if self.use_count >= self.max_uses:
+            return "used" if self.is_link else "accepted"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"

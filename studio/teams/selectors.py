@@ -1,6 +1,8 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F
+from django.utils import timezone
 
-from studio.teams.models import ROLE_RANK, WRITER_ROLES, Membership, Team
+from studio.teams.models import ROLE_RANK, WRITER_ROLES, Invitation, Membership, Team
 
 
 def teams_writable_by(user: AbstractBaseUser | AnonymousUser):
@@ -20,3 +22,19 @@ def user_role(user: AbstractBaseUser | AnonymousUser, team_id: int) -> str | Non
 
 def role_allows(role: str | None, needed: str) -> bool:
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[needed]
+
+
+def invitations_pending_for(user: AbstractBaseUser):
+    """Invitations addressed to this user that they can still accept."""
+    return Invitation.objects.filter(
+        invitee=user,
+        revoked_at__isnull=True,
+        declined_at__isnull=True,
+        use_count__lt=F("max_uses"),
+        expires_at__gt=timezone.now(),
+    ).select_related("team", "created_by")
+
+
+def user_group_name(user_id: int) -> str:
+    """The channel group of one user's open sockets, told when their access changes."""
+    return f"user-{user_id}"

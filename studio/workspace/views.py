@@ -60,7 +60,7 @@ def _gallery_page(request, project, number):
     clips = (
         Clip.objects.shown_to(request.user)
         .filter(project=project)
-        .select_related("generation__prompt")
+        .select_related("generation__prompt", "generation__requested_by")
         .order_by("-created_at", "-pk")
     )
     return Paginator(clips, CLIPS_PER_PAGE).get_page(number)
@@ -73,7 +73,7 @@ def project_page(request, project, form, *, status: int = 200):
     active = (
         Generation.objects.filter(project=project, clip__isnull=True)
         .filter(Q(status__in=Generation.ACTIVE) | Q(finished_at__gte=recent))
-        .select_related("prompt")
+        .select_related("prompt", "requested_by")
         .order_by("-queued_at")[:20]
     )
     context = {

@@ -216,6 +216,7 @@ def test_command_refuses_an_unknown_user(db):
 
 def test_command_asks_which_team_when_ambiguous(db):
     erin = User.objects.create_user(username="erin", password="x")
+    erin.memberships.get().team.delete()  # Every user gets a personal team; erin left hers.
     team_create(name="Red Unit", owner=erin)
     team_create(name="Blue Unit", owner=erin)
 

@@ -66,8 +66,9 @@ def clip(make_clip):
     return make_clip()
 
 
-def bearer(user) -> dict:
-    _, raw = api_key_create(team=user.memberships.first().team, user=user, name="t")
+def bearer(user, team=None) -> dict:
+    team = team or user.memberships.first().team
+    _, raw = api_key_create(team=team, user=user, name="t")
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 
@@ -417,8 +418,9 @@ def test_hidden_clips_leave_the_api(client, alice, alice_project, hidden):
 
 def test_staff_still_see_hidden_clips_through_the_api(client, staff, hidden, alice):
     clip, _ = hidden
-    Membership.objects.create(user=staff, team=alice.memberships.get().team, role="viewer")
-    response = client.get(f"/v1/videos/{video_id(clip)}", **bearer(staff))
+    team = clip.project.team
+    Membership.objects.create(user=staff, team=team, role="viewer")
+    response = client.get(f"/v1/videos/{video_id(clip)}", **bearer(staff, team))
     assert response.status_code == 200
 
 
