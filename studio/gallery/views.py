@@ -10,6 +10,12 @@ from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.jobs.models import Clip
+from studio.jobs.provenance import (
+    clip_credentials,
+    credentials_headline,
+    credentials_verdict,
+    input_video_credentials,
+)
 from studio.jobs.services import generation_delete
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
@@ -41,6 +47,18 @@ def _clip_page(
         "derived": Clip.objects.filter(parent_clip=clip).select_related("generation__prompt"),
         "can_edit": role_allows(clip.project.user_role, "editor"),
         "delete_error": delete_error,
+    }
+    credentials = clip_credentials(clip)
+    upload = input_video_credentials(clip.generation)
+    context["credentials"] = credentials and {
+        "c": credentials,
+        "headline": credentials_headline(credentials),
+        "verdict": credentials_verdict(credentials),
+    }
+    context["upload_credentials"] = upload and {
+        "c": upload,
+        "headline": credentials_headline(upload),
+        "verdict": credentials_verdict(upload),
     }
     return render(request, "gallery/clip.html", context, status=status)
 

@@ -152,6 +152,11 @@ class Clip(models.Model):
         max_length=64, blank=True, help_text="Digest of the raw frames, before lossy encoding."
     )
     parent_clip = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
+    credentials = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Its Content Credentials (C2PA manifest) as read back when it was stored.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,14 +16,16 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import video
+from generation import provenance, video
 from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio import media
 from studio.jobs.engines import engine_info
 from studio.jobs.live import broadcast_generation
 from studio.jobs.models import Clip, Generation, Prompt
+from studio.jobs.provenance import clip_sign
 from studio.projects.models import Project
 from studio.projects.services import project_touch
+from studio.teams.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -196,9 +198,14 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
         mp4, jpg, sprites = Path(tmp) / "clip.mp4", Path(tmp) / "poster.jpg", Path(tmp) / "s.jpg"
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
-        video.encode_mp4(result.frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
-        video.write_poster(result.frames, jpg)
-        video.write_spritesheet(result.frames, sprites)
+        frames = result.frames
+        if Team.objects.filter(projects__pk=generation.project_id, ai_mark=True).exists():
+            frames = provenance.mark_frames(frames)
+        video.encode_mp4(frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
+        video.write_poster(frames, jpg)
+        video.write_spritesheet(frames, sprites)
+        # Signed before it is published: no stored clip lacks its Content Credentials.
+        credentials = clip_sign(generation=generation, mp4=mp4)
         info = video.probe(mp4)
         if info.num_frames != result.num_frames:
             raise GenerationError(
@@ -234,6 +241,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
                 num_frames=info.num_frames,
                 frames_sha256=digest,
                 parent_clip_id=generation.source_clip_id,
+                credentials=credentials.to_dict(),
             )
             Generation.objects.filter(pk=generation.pk).update(
                 status=Generation.Status.SUCCEEDED,

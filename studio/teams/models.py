@@ -8,6 +8,11 @@ class Team(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
     personal = models.BooleanField(default=False)
+    ai_mark = models.BooleanField(
+        "visible AI mark",
+        default=False,
+        help_text="Burn a small “AI-generated” label into the corner of this team's clips.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
