@@ -76,13 +76,17 @@ def clip_derive_view(request, pk: int):
     form = DeriveForm(request.POST, clip=clip)
     if not form.is_valid():
         return _clip_page(request, clip, form)
-    clip_derive(
-        clip=clip,
-        user=request.user,
-        engine_id=form.engine.id,
-        request=form.request,
-        notes=form.notes,
-    )
+    try:
+        clip_derive(
+            clip=clip,
+            user=request.user,
+            engine_id=form.engine.id,
+            request=form.request,
+            notes=form.notes,
+        )
+    except GenerationError as e:  # A team quota, say: the form shows why.
+        form.add_error(None, e.message)
+        return _clip_page(request, clip, form, status=400)
     return redirect("project-detail", pk=clip.project_id)
 
 

@@ -48,6 +48,7 @@ def urls(project, g, clip):
         ("post", reverse("clip-derive", args=[clip.pk])),
         ("post", reverse("clip-remix", args=[clip.pk])),
         ("post", reverse("clip-delete", args=[clip.pk])),
+        ("get", reverse("team-usage", args=[project.team_id])),
     ]
 
 
@@ -66,6 +67,7 @@ def test_every_url_of_a_team_object_is_checked(alice_things):
         ):
             continue  # API keys are not team objects of this kind; test_api_keys covers them.
         pk = g.pk if "uuid" in route else (project.pk if "projects" in route else clip.pk)
+        pk = project.team_id if route.startswith("teams/") else pk
         assert reverse(pattern.name, args=[pk]) in covered, pattern.name
 
 
