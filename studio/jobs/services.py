@@ -36,18 +36,24 @@ INPUTS_PREFIX = "inputs/"  # Uploaded inputs live under this storage prefix.
 JOB_FUNCTION = "studio.jobs.jobs.run_generation"
 
 
-def _enqueue(generation_id: str) -> None:
-    django_rq.get_queue(QUEUE).enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
+def _enqueue(generation_id: str, *, at_once: bool = False) -> None:
+    # `at_once` skips django-rq's wait for the surrounding transaction: for rows committed
+    # long ago (a release from the fair-share wait), which a worker may run straight away.
+    queue = django_rq.get_queue(QUEUE, commit_mode="auto" if at_once else None)
+    queue.enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
 
 
-def _enqueue_safely(generation_id: str) -> None:
+def _enqueue_safely(generation_id: str, *, at_once: bool = False) -> None:
     """Enqueue a committed row; if Redis is away, reconcile enqueues it once Redis is back.
 
     Raising here would turn a recorded job into an error page (and a retried API call
     into a duplicate job).
     """
     try:
-        _enqueue(generation_id)
+        if at_once:
+            _enqueue(generation_id, at_once=True)
+        else:
+            _enqueue(generation_id)
     except Exception:
         logger.warning(
             "Could not enqueue %s; the worker's reconcile will", generation_id, exc_info=True
@@ -73,7 +79,7 @@ def generation_dispatch(*, team_id: int | None = None) -> list[str]:
     released = []
     for tid in team_ids:
         for pk in fairshare.release(tid):
-            _enqueue_safely(pk)
+            _enqueue_safely(pk, at_once=True)
             released.append(pk)
     return released
 
