@@ -174,3 +174,8 @@ def test_month_bounds_roll_over_the_year():
     tz = timezone.get_current_timezone()
     start, end = month_bounds(datetime(2026, 12, 15, 10, tzinfo=tz))
     assert (start.year, start.month, start.day, end.year, end.month) == (2026, 12, 1, 2027, 1)
+
+
+def test_the_project_page_links_to_its_teams_usage(alice_client, alice_project):
+    page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    assert f'href="{reverse("team-usage", args=[alice_project.team_id])}"' in page
