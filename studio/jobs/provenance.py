@@ -39,19 +39,25 @@ def signing_identity() -> SigningIdentity:
     if _identity is not None and _identity[0] == key:
         return _identity[1]
     cert, private_key, anchors, dev_dir = key
-    if cert and private_key:
-        identity = SigningIdentity(
-            cert_chain_pem=Path(cert).read_text(),
-            key_pem=Path(private_key).read_text(),
-            trust_anchors_pem=Path(anchors).read_text() if anchors else "",
-        )
-    else:
-        identity = provenance.dev_identity(dev_dir)
-        if anchors:
-            extra = Path(anchors).read_text()
+    try:
+        if cert and private_key:
             identity = SigningIdentity(
-                identity.cert_chain_pem, identity.key_pem, identity.trust_anchors_pem + extra
+                cert_chain_pem=Path(cert).read_text(),
+                key_pem=Path(private_key).read_text(),
+                trust_anchors_pem=Path(anchors).read_text() if anchors else "",
             )
+        else:
+            identity = provenance.dev_identity(dev_dir)
+            if anchors:
+                extra = Path(anchors).read_text()
+                identity = SigningIdentity(
+                    identity.cert_chain_pem, identity.key_pem, identity.trust_anchors_pem + extra
+                )
+    except OSError as e:  # A setting naming a missing file: say which, not a traceback.
+        raise provenance.ProvenanceError(
+            f"The Content Credentials certificate files cannot be read ({e}); check "
+            "STUDIO_C2PA_CERT, STUDIO_C2PA_KEY and STUDIO_C2PA_TRUST_ANCHORS."
+        ) from e
     _identity = (key, identity)
     return identity
 
@@ -144,6 +150,8 @@ def file_credentials(name: str) -> Credentials | None:
         credentials = _verify(name)
     except FileNotFoundError:
         return None
+    except provenance.ProvenanceError as e:  # Misconfigured anchors: shown, not a 500.
+        return Credentials(state=provenance.INVALID, failures=(f"not verified: {e}",))
     cache.set(key, credentials.to_dict() if credentials else {}, VERIFY_CACHE_SECONDS)
     return credentials
 

@@ -108,3 +108,18 @@ def test_reconcile_fills_free_slots_but_requeues_only_dispatched_jobs(
     queued = {j.decode() for j in redis_conn.lrange("rq:queue:default", 0, -1)}
     assert queued == {str(jobs[1].pk), str(jobs[2].pk)}  # the third took the freed slot
     assert not Generation.objects.get(pk=jobs[3].pk).dispatched_at
+
+
+@pytest.mark.django_db
+def test_a_waiting_jobs_card_says_it_waits_for_the_teams_earlier_jobs(
+    alice_client, alice, alice_project
+):
+    from django.urls import reverse
+
+    first, second = submit(alice_project, alice), submit(alice_project, alice)
+    cards = [
+        alice_client.get(reverse("generation-detail", args=[g.pk])).content.decode()
+        for g in (first, second)
+    ]
+    assert "waiting for a worker" in cards[0] and "earlier jobs" not in cards[0]
+    assert "after the team's earlier jobs" in cards[1]

@@ -179,3 +179,19 @@ def test_the_visible_mark_changes_only_the_corner_and_only_when_enabled(alice_pr
     # Same engine frames either way: the mark is burned in after the engine ran.
     assert plain.frames_sha256 == marked.frames_sha256
     assert Generation.objects.filter(clip__isnull=False).count() == 2
+
+
+def test_a_missing_certificate_file_fails_the_job_with_a_clear_reason(
+    settings, tmp_path, alice, alice_project, run_worker, django_capture_on_commit_callbacks
+):
+    settings.STUDIO_C2PA_CERT = str(tmp_path / "nope.pem")
+    settings.STUDIO_C2PA_KEY = str(tmp_path / "nope.key")
+    request = GenerationRequest(prompt="A kite", width=64, height=64, num_frames=4, fps=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        g = generation_submit(
+            project=alice_project, user=alice, engine_id="animatic", request=request
+        )
+    run_worker()
+    g.refresh_from_db()
+    assert (g.status, g.error_code) == ("failed", "provenance_error")
+    assert "check STUDIO_C2PA_CERT" in g.error and not Clip.objects.exists()
