@@ -104,7 +104,8 @@ def test_a_derived_clip_has_its_parent_as_a_trusted_ingredient(
         (f"clip-{parent.pk}.mp4", "parentOf", "Trusted")
     ]
     page = alice_client.get(reverse("clip-detail", args=[child.pk])).content.decode()
-    assert f"clip-{parent.pk}.mp4 (Trusted)" in page
+    assert f"clip-{parent.pk}.mp4</a> (Trusted)" in page
+    assert f'href="{reverse("clip-detail", args=[parent.pk])}"' in page
 
 
 def test_a_changed_file_shows_invalid_with_the_reason(alice_client, make_clip):
