@@ -205,6 +205,21 @@ STUDIO_DEFAULT_ENGINE = env(
     next((e for e in STUDIO_ENGINE_CONFIGS if e not in ("animatic", "enhance")), "animatic"),
 )
 STUDIO_MAX_ATTEMPTS = env_int("STUDIO_MAX_ATTEMPTS", 2)
+# Quotas per team (a Team's own fields override them; 0: no limit): engine-seconds per
+# calendar month (the worker measures each run's wall time), and jobs queued or running.
+STUDIO_TEAM_MONTHLY_ENGINE_SECONDS = env_int("STUDIO_TEAM_MONTHLY_ENGINE_SECONDS", 36000)
+STUDIO_TEAM_MAX_CONCURRENT_JOBS = env_int("STUDIO_TEAM_MAX_CONCURRENT_JOBS", 100)
+# Fair share: how many of a team's jobs may be in the RQ queue (waiting or running) at once;
+# the rest wait in the database and are released as the team's jobs finish, so one team's
+# burst never queues ahead of another team's job. Set it to the number of workers.
+STUDIO_FAIR_SHARE_SLOTS = env_int("STUDIO_FAIR_SHARE_SLOTS", 1)
+# Content Credentials (C2PA): PEM files of the signing certificate chain (leaf first) and
+# its private key, and extra trust anchors. Without a certificate, a development CA and leaf
+# are made under STUDIO_C2PA_DEV_DIR on first use and that CA is trusted.
+STUDIO_C2PA_CERT = env("STUDIO_C2PA_CERT")
+STUDIO_C2PA_KEY = env("STUDIO_C2PA_KEY")
+STUDIO_C2PA_TRUST_ANCHORS = env("STUDIO_C2PA_TRUST_ANCHORS")
+STUDIO_C2PA_DEV_DIR = Path(env("STUDIO_C2PA_DEV_DIR", str(VAR_DIR / "c2pa")))
 # The /v1 API: requests per key per minute (0: no limit), and how long the SDK's poll
 # helper should wait between status checks (the `openai-poll-after-ms` header).
 STUDIO_API_RATE_LIMIT = env_int("STUDIO_API_RATE_LIMIT", 60)

@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 from studio.gallery import views as gallery
+from studio.jobs import usage
 from studio.jobs import views as jobs
 from studio.keys import views as keys
 from studio.moderation import views as moderation
@@ -36,6 +37,7 @@ urlpatterns = [
     path("clips/<int:pk>/delete/", gallery.clip_delete_view, name="clip-delete"),
     path("clips/<int:pk>/report/", moderation.clip_report, name="clip-report"),
     path("moderation/", include("studio.moderation.urls")),
+    path("teams/<int:pk>/usage/", usage.team_usage_view, name="team-usage"),
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("", include("studio.teams.urls")),

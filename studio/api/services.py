@@ -20,6 +20,7 @@ from studio import media
 from studio.gallery.services import clip_derive, clip_remix
 from studio.jobs.engines import EngineInfo, available_engines, engine_info
 from studio.jobs.models import Clip, Generation
+from studio.jobs.quotas import QuotaExceeded
 from studio.jobs.recipes import SourceVideo, build_derived_request, error_field
 from studio.jobs.services import generation_cancel, generation_delete, generation_submit
 from studio.moderation.services import prompt_policy_check
@@ -40,6 +41,8 @@ API_PROJECT_NAME = "API"
 
 
 def bad_request(error: GenerationError) -> ApiError:
+    if isinstance(error, QuotaExceeded):  # Over a team quota: retry later, not a bad request.
+        return ApiError(429, error.message, code=error.code)
     param = error_field(error, "api")
     code = error.code
     if code == GenerationError.code:

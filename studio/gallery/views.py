@@ -10,6 +10,12 @@ from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
 from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
 from studio.jobs.models import Clip
+from studio.jobs.provenance import (
+    clip_credentials,
+    credentials_headline,
+    credentials_verdict,
+    input_video_credentials,
+)
 from studio.jobs.recipes import add_form_error
 from studio.jobs.services import generation_delete
 from studio.projects.access import check_project_access
@@ -50,6 +56,18 @@ def _clip_page(
         "can_edit": role_allows(clip.project.user_role, "editor"),
         "delete_error": delete_error,
     }
+    credentials = clip_credentials(clip)
+    upload = input_video_credentials(clip.generation)
+    context["credentials"] = credentials and {
+        "c": credentials,
+        "headline": credentials_headline(credentials),
+        "verdict": credentials_verdict(credentials),
+    }
+    context["upload_credentials"] = upload and {
+        "c": upload,
+        "headline": credentials_headline(upload),
+        "verdict": credentials_verdict(upload),
+    }
     return render(request, "gallery/clip.html", context, status=status)
 
 
@@ -74,7 +92,7 @@ def clip_derive_view(request, pk: int):
             request=form.request,
             notes=form.notes,
         )
-    except GenerationError as e:  # The prompt policy, or the engine refusing it.
+    except GenerationError as e:  # The prompt policy, a team quota, or the engine refusing it.
         add_form_error(form, e, "derive_form")
         return _clip_page(request, clip, form, status=400)
     return redirect("project-detail", pk=clip.project_id)

@@ -1,6 +1,7 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -15,8 +16,10 @@ from studio.jobs.progress import JobProgress
 from studio.jobs.services import (
     clip_store,
     generation_claim,
+    generation_dispatch,
     generation_fail,
     generation_mark_cancelled,
+    generation_record_engine_time,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,7 +62,13 @@ def run_generation(generation_id: str) -> str:
     try:
         engine = get_registry().get(generation.engine)
         with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
-            result = engine.generate(request, JobProgress(generation))
+            started = time.monotonic()
+            try:
+                result = engine.generate(request, JobProgress(generation))
+            finally:  # Failed and cancelled runs used the engine too.
+                generation_record_engine_time(
+                    generation_id=generation_id, seconds=time.monotonic() - started
+                )
         clip_store(generation=generation, result=result)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)
@@ -78,6 +87,7 @@ def run_generation(generation_id: str) -> str:
             code="engine_error",
             error=f"The engine failed: {type(e).__name__}: {e}"[:1000],
         )
+    generation_dispatch(team_id=generation.project.team_id)  # The next job of this team.
     generation.refresh_from_db()
     broadcast_generation(generation)
     return generation.status

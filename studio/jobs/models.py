@@ -102,6 +102,14 @@ class Generation(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
     queued_at = models.DateTimeField(auto_now_add=True)
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When it entered the RQ queue; queued rows without it wait their team's turn.",
+    )
+    engine_seconds = models.FloatField(
+        default=0.0, help_text="Wall time the engine ran, as the worker measured it."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -109,7 +117,11 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-queued_at"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["project", "-queued_at"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["project", "-queued_at"]),
+            models.Index(fields=["project", "started_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.engine} {self.mode} {self.status}"
@@ -175,6 +187,11 @@ class Clip(models.Model):
         max_length=64, blank=True, help_text="Digest of the raw frames, before lossy encoding."
     )
     parent_clip = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True)
+    credentials = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Its Content Credentials (C2PA manifest) as read back when it was stored.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     hidden_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a moderator hides the clip from its team."

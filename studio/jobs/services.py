@@ -16,14 +16,18 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from generation import video
+from generation import provenance, video
 from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio import media
+from studio.jobs import fairshare
 from studio.jobs.engines import engine_info
 from studio.jobs.live import broadcast_generation
 from studio.jobs.models import Clip, Generation, Prompt
+from studio.jobs.provenance import clip_sign
+from studio.jobs.quotas import quota_check
 from studio.projects.models import Project
 from studio.projects.services import project_touch
+from studio.teams.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -32,26 +36,59 @@ INPUTS_PREFIX = "inputs/"  # Uploaded inputs live under this storage prefix.
 JOB_FUNCTION = "studio.jobs.jobs.run_generation"
 
 
-def _enqueue(generation_id: str) -> None:
-    django_rq.get_queue(QUEUE).enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
+def _enqueue(generation_id: str, *, at_once: bool = False) -> None:
+    # `at_once` skips django-rq's wait for the surrounding transaction: for rows committed
+    # long ago (a release from the fair-share wait), which a worker may run straight away.
+    queue = django_rq.get_queue(QUEUE, commit_mode="auto" if at_once else None)
+    queue.enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
 
 
-def _enqueue_committed(generation_id: str) -> None:
+def _enqueue_safely(generation_id: str, *, at_once: bool = False) -> None:
     """Enqueue a committed row; if Redis is away, reconcile enqueues it once Redis is back.
 
     Raising here would turn a recorded job into an error page (and a retried API call
     into a duplicate job).
     """
     try:
-        _enqueue(generation_id)
+        if at_once:
+            _enqueue(generation_id, at_once=True)
+        else:
+            _enqueue(generation_id)
     except Exception:
         logger.warning(
             "Could not enqueue %s; the worker's reconcile will", generation_id, exc_info=True
         )
+
+
+def _enqueue_committed(generation_id: str, *, dispatched: bool = True) -> None:
+    if dispatched:
+        _enqueue_safely(generation_id)
     # Pages that have not shown this job yet (another member's, the API's) add its card.
     generation = Generation.objects.select_related("prompt").filter(pk=generation_id).first()
     if generation is not None:
         broadcast_generation(generation)
+
+
+def generation_dispatch(*, team_id: int | None = None) -> list[str]:
+    """Enqueue jobs waiting for their team's fair-share slot (see `studio.jobs.fairshare`).
+
+    Called when a team's job finishes or is cancelled; without a team (reconcile), for
+    every team with waiting jobs. Return the ids enqueued.
+    """
+    team_ids = [team_id] if team_id is not None else fairshare.teams_waiting()
+    released = []
+    for tid in team_ids:
+        for pk in fairshare.release(tid):
+            _enqueue_safely(pk, at_once=True)
+            released.append(pk)
+    return released
+
+
+def generation_record_engine_time(*, generation_id: str, seconds: float) -> None:
+    """Add a run's engine wall time to the row (a retried run adds its second attempt)."""
+    Generation.objects.filter(pk=generation_id).update(
+        engine_seconds=F("engine_seconds") + max(0.0, seconds)
+    )
 
 
 @transaction.atomic
@@ -65,13 +102,19 @@ def generation_submit(
     notes: Iterable[str] = (),
     source_clip: Clip | None = None,
 ) -> Generation:
-    """Validate against the engine, record the run, and enqueue it once the row is committed."""
+    """Validate against the engine and the team's quotas, record the run, and enqueue it
+    once the row is committed (or, when its team's fair-share slots are taken, once one
+    of its jobs finishes). Over a quota: QuotaExceeded, before anything is recorded."""
     info = engine_info(engine_id)
     if info is None:
         raise GenerationError(f"Engine {engine_id!r} is not available here.", field="engine")
     # Limits apply to what the user wrote, not to the preset phrases composed around it.
     checked = request.replace(prompt=prompt.text.strip()) if prompt is not None else request
     info.capabilities.validate(checked, engine_label=info.label)
+    # The team row is locked (on databases that can) so concurrent submits count each other.
+    team = Team.objects.select_for_update().get(pk=project.team_id)
+    quota_check(team=team)
+    dispatched = fairshare.admit(team.pk)
     generation = Generation.objects.create(
         project=project,
         prompt=prompt,
@@ -81,10 +124,11 @@ def generation_submit(
         recipe=request.to_dict(),
         notes=list(notes),
         source_clip=source_clip,
+        dispatched_at=timezone.now() if dispatched else None,
     )
     project_touch(project_id=project.pk)
     pk = str(generation.pk)
-    transaction.on_commit(lambda: _enqueue_committed(pk))
+    transaction.on_commit(lambda: _enqueue_committed(pk, dispatched=dispatched))
     return generation
 
 
@@ -140,6 +184,7 @@ def generation_cancel(*, generation: Generation) -> Generation:
                 job.cancel()
         except Exception:  # Redis being away must not stop a cancel the database recorded.
             logger.warning("Could not remove job %s from the queue", generation.pk, exc_info=True)
+        generation_dispatch(team_id=generation.project.team_id)  # Its slot is free.
     else:
         Generation.objects.filter(pk=generation.pk, status=Generation.Status.RUNNING).update(
             cancel_requested=True
@@ -151,11 +196,13 @@ def generation_cancel(*, generation: Generation) -> Generation:
 
 
 def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) -> dict[str, int]:
-    """Re-enqueue queued rows Redis forgot; retry or fail running rows whose worker is gone."""
+    """Re-enqueue dispatched rows Redis forgot; retry or fail running rows whose worker is
+    gone; release waiting jobs into free fair-share slots."""
     counts = {"requeued": 0, "retried": 0, "failed": 0}
-    for pk in Generation.objects.filter(status=Generation.Status.QUEUED).values_list(
-        "pk", flat=True
-    ):
+    dispatched = Generation.objects.filter(
+        status=Generation.Status.QUEUED, dispatched_at__isnull=False
+    )
+    for pk in dispatched.values_list("pk", flat=True):
         if str(pk) not in queued_job_ids:
             _enqueue(str(pk))
             counts["requeued"] += 1
@@ -166,7 +213,9 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
         if g.attempts < settings.STUDIO_MAX_ATTEMPTS and not g.cancel_requested:
             if Generation.objects.filter(
                 pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
-            ).update(status=Generation.Status.QUEUED, step=0, worker=""):
+            ).update(
+                status=Generation.Status.QUEUED, step=0, worker="", dispatched_at=timezone.now()
+            ):
                 _enqueue(str(g.pk))
                 counts["retried"] += 1
         elif Generation.objects.filter(
@@ -181,6 +230,9 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
             ),
         ):
             counts["failed"] += 1
+    # Slots freed by failed runs (or a release that never reached Redis) go to waiting jobs.
+    if released := generation_dispatch():
+        logger.info("Released %d job(s) waiting for their team's turn", len(released))
     return counts
 
 
@@ -196,9 +248,14 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
         mp4, jpg, sprites = Path(tmp) / "clip.mp4", Path(tmp) / "poster.jpg", Path(tmp) / "s.jpg"
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
-        video.encode_mp4(result.frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
-        video.write_poster(result.frames, jpg)
-        video.write_spritesheet(result.frames, sprites)
+        frames = result.frames
+        if Team.objects.filter(projects__pk=generation.project_id, ai_mark=True).exists():
+            frames = provenance.mark_frames(frames)
+        video.encode_mp4(frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
+        video.write_poster(frames, jpg)
+        video.write_spritesheet(frames, sprites)
+        # Signed before it is published: no stored clip lacks its Content Credentials.
+        credentials = clip_sign(generation=generation, mp4=mp4)
         info = video.probe(mp4)
         if info.num_frames != result.num_frames:
             raise GenerationError(
@@ -234,6 +291,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
                 num_frames=info.num_frames,
                 frames_sha256=digest,
                 parent_clip_id=generation.source_clip_id,
+                credentials=credentials.to_dict(),
             )
             Generation.objects.filter(pk=generation.pk).update(
                 status=Generation.Status.SUCCEEDED,

@@ -11,7 +11,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "personal", "created_at"]
+    list_display = [
+        "name",
+        "slug",
+        "personal",
+        "ai_mark",
+        "monthly_engine_seconds",
+        "max_concurrent_jobs",
+        "created_at",
+    ]
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
 

@@ -8,6 +8,23 @@ class Team(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=120, unique=True)
     personal = models.BooleanField(default=False)
+    ai_mark = models.BooleanField(
+        "visible AI mark",
+        default=False,
+        help_text="Burn a small “AI-generated” label into the corner of this team's clips.",
+    )
+    monthly_engine_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Engine-seconds this team may use per calendar month; blank: the studio "
+        "default (STUDIO_TEAM_MONTHLY_ENGINE_SECONDS), 0: no limit.",
+    )
+    max_concurrent_jobs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Jobs queued or running at once; blank: the studio default "
+        "(STUDIO_TEAM_MAX_CONCURRENT_JOBS), 0: no limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

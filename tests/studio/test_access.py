@@ -141,6 +141,7 @@ MATRIX = {
     "api-key-revoke": ("post", lambda w: [w.owner_key_pk], None, S("302 404 404 404 login 404")),
     # Teams
     "team-detail": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),
+    "team-usage": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),
     "team-rename": ("post", lambda w: [w.team.pk], lambda w: {"name": "Renamed"}, OWNER_ONLY),
     # The owner is the last owner, and the team still has a project: both refused with a reason.
     "team-delete": ("post", lambda w: [w.team.pk], None, S("400 403 403 404 login 404")),
