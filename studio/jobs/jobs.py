@@ -1,9 +1,11 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+import redis.exceptions
 from rq import get_current_job
 
 from generation.spec import Cancelled, GenerationError, GenerationRequest
@@ -17,9 +19,39 @@ from studio.jobs.services import (
     generation_claim,
     generation_fail,
     generation_mark_cancelled,
+    generation_release,
 )
 
 logger = logging.getLogger(__name__)
+
+# The studio's own plumbing failing, never the engine's or the user's fault: the job goes
+# back to the queue with its attempt refunded and runs again once Redis is back.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+# An absolute path in a message (a file the engine could not read, a socket): users get
+# its last part only; the server's layout stays private.
+_QUOTED_PATH = re.compile(r"""(['"])/(?:[^'"\n]*/)?([^'"/\n]*)\1""")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
+
+
+def is_infrastructure_error(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from or while handling, is Redis away."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, INFRASTRUCTURE_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def without_paths(message: str) -> str:
+    """The message with each absolute path cut to its last part (`.../clip.mp4`)."""
+    message = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}.../{m.group(2)}{m.group(1)}", message)
+    return _ABSOLUTE_PATH.sub(lambda m: f".../{m.group(1)}" if m.group(1) else "...", message)
 
 
 def _worker_name() -> str:
@@ -52,7 +84,8 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
 
 
 def run_generation(generation_id: str) -> str:
-    if not generation_claim(generation_id=generation_id, worker=_worker_name()):
+    worker = _worker_name()
+    if not generation_claim(generation_id=generation_id, worker=worker):
         return "skipped"
     generation = Generation.objects.get(pk=generation_id)
     broadcast_generation(generation)
@@ -72,12 +105,21 @@ def run_generation(generation_id: str) -> str:
             error="The worker ran out of memory. Try a smaller size or fewer frames.",
         )
     except Exception as e:
-        logger.exception("Generation %s failed", generation_id)
-        generation_fail(
-            generation_id=generation_id,
-            code="engine_error",
-            error=f"The engine failed: {type(e).__name__}: {e}"[:1000],
-        )
+        if is_infrastructure_error(e):
+            logger.warning("Generation %s interrupted by Redis; it will run again", generation_id)
+            generation_release(generation_id=generation_id, worker=worker)
+        else:
+            logger.exception("Generation %s failed", generation_id)
+            generation_fail(
+                generation_id=generation_id,
+                code="engine_error",
+                error=without_paths(f"The engine failed: {type(e).__name__}: {e}")[:1000],
+            )
+    except BaseException:
+        # The worker is stopping now (a second Ctrl-C, supervisord's stop): not a failure.
+        logger.warning("Generation %s interrupted by a shutdown; it will run again", generation_id)
+        generation_release(generation_id=generation_id, worker=worker)
+        raise
     generation.refresh_from_db()
     broadcast_generation(generation)
     return generation.status

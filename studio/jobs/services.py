@@ -3,6 +3,7 @@ and publishing or deleting the clip a run made."""
 
 import hashlib
 import logging
+import os
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from generation import video
@@ -34,6 +36,14 @@ JOB_FUNCTION = "studio.jobs.jobs.run_generation"
 
 def _enqueue(generation_id: str) -> None:
     django_rq.get_queue(QUEUE).enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
+
+
+def _requeue(generation_id: str) -> None:
+    """Enqueue a run again under its id. RQ's record of the earlier run is dropped first:
+    its key expires with that run's result and would take the new job with it."""
+    queue = django_rq.get_queue(QUEUE)
+    queue.connection.delete(queue.job_class.key_for(generation_id))
+    _enqueue(generation_id)
 
 
 def _enqueue_committed(generation_id: str) -> None:
@@ -121,6 +131,32 @@ def generation_fail(*, generation_id: str, error: str, code: str = "generation_e
     return _finish(generation_id, Generation.Status.FAILED, error=error, error_code=code)
 
 
+def generation_release(*, generation_id: str, worker: str) -> bool:
+    """Put a running row back in the queue with its attempt refunded.
+
+    For interruptions by the studio's own plumbing (Redis away, the worker told to stop),
+    which are neither the engine's nor the user's failure. The row is `queued` but not in
+    Redis: reconcile enqueues it once Redis answers. A cancel asked for meanwhile wins.
+    """
+    running = Generation.objects.filter(
+        pk=generation_id, status=Generation.Status.RUNNING, worker=worker
+    )
+    if running.filter(cancel_requested=True).update(
+        status=Generation.Status.CANCELLED, finished_at=timezone.now(), error="Cancelled."
+    ):
+        return False
+    return (
+        running.update(
+            status=Generation.Status.QUEUED,
+            step=0,
+            worker="",
+            started_at=None,
+            attempts=Greatest(F("attempts") - 1, 0),
+        )
+        == 1
+    )
+
+
 def generation_mark_cancelled(*, generation_id: str) -> bool:
     return _finish(generation_id, Generation.Status.CANCELLED, error="Cancelled.")
 
@@ -157,7 +193,7 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
         "pk", flat=True
     ):
         if str(pk) not in queued_job_ids:
-            _enqueue(str(pk))
+            _requeue(str(pk))
             counts["requeued"] += 1
     orphans = Generation.objects.filter(status=Generation.Status.RUNNING).exclude(
         worker__in=live_workers
@@ -167,7 +203,7 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
             if Generation.objects.filter(
                 pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
             ).update(status=Generation.Status.QUEUED, step=0, worker=""):
-                _enqueue(str(g.pk))
+                _requeue(str(g.pk))
                 counts["retried"] += 1
         elif Generation.objects.filter(
             pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
@@ -184,6 +220,15 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
     return counts
 
 
+CLIP_TMP_PREFIX = "studio-clip-"
+
+
+def clip_tmp_prefix() -> str:
+    """Name the encoder's scratch directory after this process, so a sweep after a crash
+    can tell a dead worker's leftovers from a live job's (studio.jobs.worker)."""
+    return f"{CLIP_TMP_PREFIX}{os.getpid()}-"
+
+
 def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     """Encode and check the clip locally, publish its files to storage, then record the clip
     and the run's success together.
@@ -193,7 +238,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     published files are removed again.
     """
     folder = f"clips/{generation.project_id}"
-    with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=clip_tmp_prefix()) as tmp:
         mp4, jpg, sprites = Path(tmp) / "clip.mp4", Path(tmp) / "poster.jpg", Path(tmp) / "s.jpg"
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
         video.encode_mp4(result.frames, result.fps, mp4, metadata=video.recipe_metadata(recipe))
