@@ -17,13 +17,8 @@ PY="$PWD/.venv/bin/python"
 
 # A random SECRET_KEY made on first run and kept under var/ (mode 600), unless one is given.
 if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
-  key="$VAR/secret_key"
-  if [ ! -s "$key" ]; then
-    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$key.new")
-    mv "$key.new" "$key"
-  fi
-  chmod 600 "$key"
-  export SECRET_KEY_FILE="$key"
+  SECRET_KEY_FILE="$(scripts/secret-key.sh "$VAR")"
+  export SECRET_KEY_FILE
 fi
 
 redis_program=""
