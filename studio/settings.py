@@ -41,7 +41,8 @@ STUDIO_ENV = env("STUDIO_ENV", "development").strip().lower()
 if STUDIO_ENV not in ("development", "production"):
     raise ImproperlyConfigured(f"STUDIO_ENV must be development or production, not {STUDIO_ENV!r}.")
 PRODUCTION = STUDIO_ENV == "production"
-DEV_SECRET_KEY = "dev-only-insecure-key-change-me-in-production-0123456789"
+# Django's `check --deploy` flags a key starting "django-insecure-" (security.W009).
+DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-in-production-0123456789"
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
 if PRODUCTION and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
