@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 PUBLISHING_PREFIX, PUBLISHING_SUFFIX = ".publishing-", ".part"
 MEDIA_TMP_PREFIX = ".tmp-"
 MEDIA_SWEEP_INTERVAL = 600.0  # Seconds between walks of the media tree.
+DEQUEUE_WAIT = 5  # Seconds an idle worker blocks on the queue between maintenance checks.
 
 
 def _pid_alive(pid: int) -> bool:
@@ -228,6 +229,26 @@ class StudioWorker(SimpleWorker):
         # maintenance tasks reconcile) rather than at the next minute.
         if Generation.objects.filter(pk=job.id, status=Generation.Status.QUEUED).exists():
             self.last_cleaned_at = None
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ blocks on the queue for minutes when idle, and maintenance (reconcile) only
+        # runs between waits: wake every few seconds so it runs when due.
+        return min(super().dequeue_timeout, DEQUEUE_WAIT)
+
+    def _pubsub_exception_handler(self, exc, pubsub, pubsub_thread):
+        if isinstance(exc, INFRASTRUCTURE_ERRORS):
+            self.last_cleaned_at = None  # Redis went away: reconcile once it is back.
+        return super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
+
+    def heartbeat(self, *args, **kwargs):
+        try:
+            super().heartbeat(*args, **kwargs)
+        except INFRASTRUCTURE_ERRORS:
+            # Redis is away. RQ's loop retries; once Redis answers, reconcile at once: rows
+            # submitted meanwhile, or released by a job Redis interrupted, need enqueueing.
+            self.last_cleaned_at = None
+            raise
 
     def set_shutdown_requested_date(self):
         # Runs in the SIGTERM handler, inside the job: Redis being away must not raise there.
