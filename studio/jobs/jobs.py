@@ -1,7 +1,6 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
 import logging
-import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -30,10 +29,6 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
-# An absolute path in a message (a file the engine could not read, a socket): users get
-# its last part only; the server's layout stays private.
-_QUOTED_PATH = re.compile(r"""(['"])/(?:[^'"\n]*/)?([^'"/\n]*)\1""")
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
 
 
 def is_infrastructure_error(error: BaseException) -> bool:
@@ -46,12 +41,6 @@ def is_infrastructure_error(error: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
-
-
-def without_paths(message: str) -> str:
-    """The message with each absolute path cut to its last part (`.../clip.mp4`)."""
-    message = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}.../{m.group(2)}{m.group(1)}", message)
-    return _ABSOLUTE_PATH.sub(lambda m: f".../{m.group(1)}" if m.group(1) else "...", message)
 
 
 def _worker_name() -> str:
@@ -113,7 +102,7 @@ def run_generation(generation_id: str) -> str:
             generation_fail(
                 generation_id=generation_id,
                 code="engine_error",
-                error=without_paths(f"The engine failed: {type(e).__name__}: {e}")[:1000],
+                error=f"The engine failed: {type(e).__name__}: {e}"[:1000],
             )
     except BaseException:
         # The worker is stopping now (a second Ctrl-C, supervisord's stop): not a failure.

@@ -4,6 +4,7 @@ and publishing or deleting the clip a run made."""
 import hashlib
 import logging
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -127,8 +128,23 @@ def _finish(generation_id: str, status: str, **fields) -> bool:
     )
 
 
+# An absolute path in a message (a file the engine could not read, a socket): users get
+# its last part only; the server's layout stays private.
+_QUOTED_PATH = re.compile(r"""(['"])/(?:[^'"\n]*/)?([^'"/\n]*)\1""")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
+
+
+def without_paths(message: str) -> str:
+    """The message with each absolute path cut to its last part (`.../clip.mp4`)."""
+    message = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}.../{m.group(2)}{m.group(1)}", message)
+    return _ABSOLUTE_PATH.sub(lambda m: f".../{m.group(1)}" if m.group(1) else "...", message)
+
+
 def generation_fail(*, generation_id: str, error: str, code: str = "generation_error") -> bool:
-    return _finish(generation_id, Generation.Status.FAILED, error=error, error_code=code)
+    """Record a failure; its message (shown to users) names no server path."""
+    return _finish(
+        generation_id, Generation.Status.FAILED, error=without_paths(error), error_code=code
+    )
 
 
 def generation_release(*, generation_id: str, worker: str) -> bool:

@@ -108,9 +108,9 @@ def sweep_scratch(*, media_root: Path | None, older_than: float, now: float | No
     now = time.time() if now is None else now
     removed = 0
     for path in Path(tempfile.gettempdir()).glob(f"{CLIP_TMP_PREFIX}*"):
-        pid_text = path.name[len(CLIP_TMP_PREFIX) :].split("-", 1)[0]
+        pid_text, dash, _ = path.name[len(CLIP_TMP_PREFIX) :].partition("-")
         try:
-            dead = pid_text.isdigit() and not _pid_alive(int(pid_text))
+            dead = bool(dash) and pid_text.isdigit() and not _pid_alive(int(pid_text))
             stale = dead or now - _newest_mtime(path) > older_than
         except OSError:
             continue

@@ -13,9 +13,9 @@ import pytest
 from django.conf import settings as django_settings
 
 from generation.spec import GenerationRequest
-from studio.jobs.jobs import is_infrastructure_error, without_paths
+from studio.jobs.jobs import is_infrastructure_error
 from studio.jobs.models import Clip, Generation
-from studio.jobs.services import generation_submit
+from studio.jobs.services import generation_submit, without_paths
 from studio.jobs.worker import StudioWorker, reconcile, sweep_scratch
 from tests.conftest import database_url_for_subprocess
 
@@ -184,6 +184,23 @@ def test_redis_errors_are_infrastructure_and_messages_lose_paths():
     assert without_paths("size 1/2 at http://example.com/a/b") == (
         "size 1/2 at http://example.com/a/b"
     )
+
+
+@pytest.mark.django_db
+def test_a_failure_stored_for_users_names_no_server_path(
+    alice, alice_project, run_worker, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    missing = tmp_path / "models" / "missing-model"
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": str(missing)}}
+    request = GenerationRequest(
+        prompt="a kite", width=32, height=32, num_frames=9, fps=8, seed=1, steps=2
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        g = generation_submit(project=alice_project, user=alice, engine_id="wan", request=request)
+    run_worker()
+    g.refresh_from_db()
+    assert g.status == "failed" and "missing-model" in g.error, g.error
+    assert str(tmp_path) not in g.error and "/models/" not in g.error, g.error
 
 
 @pytest.mark.django_db
