@@ -9,7 +9,8 @@ to the API), stuck (not finished in time), failed for infrastructure reasons (th
 or Redis: `worker_lost`, or an engine error that names Redis), other failures, and
 whether the site answered throughout.
 
-Each worker kill takes down a job no earlier kill hit: a job whose worker dies
+A job counts as running when its progress grew between two polls. Each worker kill
+takes down a job no earlier kill hit: a job whose worker dies
 STUDIO_MAX_ATTEMPTS times is failed as `worker_lost` by design (a kill -9 cannot be told
 from a job that crashes its worker). `--any-job` drops that rule.
 
@@ -152,10 +153,18 @@ def main() -> None:
     plan = ["worker"] * args.worker_kills + ["redis"] * args.redis_kills
     random.Random(args.seed).shuffle(plan)
 
+    progress: dict[str, int] = {}
+    advanced: set[str] = set()  # jobs whose progress grew at the last poll: a worker runs them
+
     def refresh(ids) -> None:
+        advanced.clear()
         for vid in ids:
             try:
-                status[vid] = client.videos.retrieve(vid).status
+                video = client.videos.retrieve(vid)
+                status[vid] = video.status
+                if video.status == "in_progress" and video.progress > progress.get(vid, 0):
+                    advanced.add(vid)
+                progress[vid] = video.progress or 0
             except openai.NotFoundError:
                 status[vid] = "lost"
             except openai.APIError:
@@ -183,14 +192,16 @@ def main() -> None:
             while time.monotonic() < deadline:
                 top_up()
                 refresh([v for v in jobs if status.get(v) in ACTIVE])
-                running = [v for v in jobs if status.get(v) == "in_progress"]
+                # Running for real: its progress grew since the last poll (a killed run's
+                # row says in_progress until reconcile retries it).
+                running = [v for v in jobs if v in advanced]
                 fresh = running if args.any_job or target == "redis" else [
                     v for v in running if v not in killed_jobs
                 ]  # fmt: skip
                 if fresh:
                     victim = fresh[0]
                     break
-                time.sleep(0.1)
+                time.sleep(0.3)
             pids = studio.pids()
             names = (
                 [n for n in pids if n.startswith("worker:")] if target == "worker" else ["redis"]
@@ -205,6 +216,7 @@ def main() -> None:
                 mid_job[target] += 1
                 if target == "worker":
                     killed_jobs.add(victim)
+                progress[victim] = 0  # the retry starts again from 0
             # Wait for supervisord to bring it back before the next kill.
             back = time.monotonic() + 60
             while time.monotonic() < back:

@@ -1,6 +1,7 @@
 """The studio's RQ worker: no fork per job (engines stay warm); it reconciles the database
 with Redis and clears what crashed runs left behind (DESIGN "Lifecycle" 5)."""
 
+import contextlib
 import logging
 import os
 import shutil
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import redis.exceptions
 from django.conf import settings
 from django.core.files.storage import default_storage
 from rq import SimpleWorker, Worker
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 PUBLISHING_PREFIX, PUBLISHING_SUFFIX = ".publishing-", ".part"
 MEDIA_TMP_PREFIX = ".tmp-"
 MEDIA_SWEEP_INTERVAL = 600.0  # Seconds between walks of the media tree.
+RECONCILE_LOCK = "studio:reconcile"
 DEQUEUE_WAIT = 5  # Seconds an idle worker blocks on the queue between maintenance checks.
 
 
@@ -144,7 +147,22 @@ def _local_media_root() -> Path | None:
 
 
 def reconcile(connection, queues) -> dict[str, int]:
-    """Compare the database with Redis and the live workers; heal what drifted."""
+    """Compare the database with Redis and the live workers; heal what drifted.
+
+    One worker at a time (a Redis lock): two reconciling at once could both enqueue a
+    row again. A worker that finds the lock taken skips this round.
+    """
+    lock = connection.lock(RECONCILE_LOCK, timeout=120, blocking=False)
+    if not lock.acquire():
+        return {"requeued": 0, "retried": 0, "failed": 0}
+    try:
+        return _reconcile(connection, queues)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError, *INFRASTRUCTURE_ERRORS):
+            lock.release()
+
+
+def _reconcile(connection, queues) -> dict[str, int]:
     live = live_worker_names(connection)
     stale = clean_started_registries(connection, queues, live)
     known: set[str] = set()
