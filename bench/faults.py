@@ -202,10 +202,14 @@ def main() -> None:
                     victim = fresh[0]
                     break
                 time.sleep(0.3)
+            # A process supervisord is (re)starting is not RUNNING yet: wait for it.
+            wanted = "worker:" if target == "worker" else "redis"
+            ready = time.monotonic() + 30
             pids = studio.pids()
-            names = (
-                [n for n in pids if n.startswith("worker:")] if target == "worker" else ["redis"]
-            )
+            while not any(n.startswith(wanted) for n in pids) and time.monotonic() < ready:
+                time.sleep(0.2)
+                pids = studio.pids()
+            names = [n for n in pids if n.startswith(wanted)]
             if not names:
                 print(f"no {target} process to kill: {pids}", file=sys.stderr)
                 continue

@@ -14,6 +14,11 @@ mkdir -p "$VAR/redis" "$VAR/media" "$VAR/models" "$VAR/logs"
 VAR="$(cd "$VAR" && pwd)"
 export STUDIO_VAR_DIR="$VAR"
 PY="$PWD/.venv/bin/python"
+running="$(cat "$VAR/supervisord.pid" 2>/dev/null || true)"
+if [ -n "$running" ] && grep -qs supervisord "/proc/$running/cmdline"; then
+  echo "The studio is already running from $VAR (supervisord PID $running)." >&2
+  exit 1
+fi
 
 # A random SECRET_KEY made on first run and kept under var/ (mode 600), unless one is given.
 if [ -z "${SECRET_KEY:-}" ] && [ -z "${SECRET_KEY_FILE:-}" ]; then
