@@ -136,6 +136,15 @@ def test_two_workers_and_a_job(studio, client):
     completes(client)
 
 
+def test_a_second_run_on_the_same_var_dir_refuses(studio):
+    second = subprocess.run(
+        [str(BASE / "scripts/run.sh")], cwd=BASE, env=studio.env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 1 and "already running" in second.stderr
+    assert studio.answers() and len(studio.pids()) == 4
+
+
 @pytest.mark.parametrize("victim", ["worker:worker-0", "web", "redis"])
 def test_a_killed_process_comes_back_and_the_rest_kept_running(studio, client, victim):
     before = studio.pids()
