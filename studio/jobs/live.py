@@ -4,7 +4,6 @@ import base64
 import io
 import logging
 
-import redis.exceptions
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
@@ -43,9 +42,5 @@ def broadcast_generation(generation: Generation, *, preview: str | None = None) 
     """Send the card to every member watching the project; never fail the job over it."""
     try:
         _send(generation, render_card(generation, oob=True, preview=preview))
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as e:
-        # Redis away: pages miss this push and catch up by polling; one line, not a trace
-        # per step while it restarts.
-        logger.warning("Could not push progress for %s: %s", generation.pk, e)
     except Exception:
         logger.warning("Could not push progress for %s", generation.pk, exc_info=True)
