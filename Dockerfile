@@ -1,4 +1,5 @@
-# The studio on a CUDA GPU host: same entry points as `make run`, as a non-root user.
+# The studio on a CUDA GPU host: same entry points as `make run` (supervisord keeping Redis,
+# the workers and daphne up; `-e STUDIO_WORKERS=N`), as a non-root user.
 # Build:  docker build -t studio .
 # Run:    docker run --gpus all -p 8000:8000 -v studio-var:/app/var \
 #           -v /models:/models -e STUDIO_MODELS_DIR=/models studio
@@ -6,8 +7,10 @@
 # and the container toolkit (`--gpus all`).
 FROM python:3.11-slim-bookworm
 
+# STUDIO_ENV=production: DEBUG off and a real secret key, which `make run` makes on first
+# start and keeps in the var volume (mode 600). Behind a TLS proxy add -e STUDIO_HTTPS=1.
 ENV DEBIAN_FRONTEND=noninteractive PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    HOST=0.0.0.0 PORT=8000
+    HOST=0.0.0.0 PORT=8000 STUDIO_ENV=production
 RUN apt-get update \
  && apt-get install -y --no-install-recommends redis-server libomp5-14 libvulkan1 make ca-certificates \
  && rm -rf /var/lib/apt/lists/*

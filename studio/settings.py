@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,8 +30,42 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 VAR_DIR = Path(env("STUDIO_VAR_DIR", str(BASE_DIR / "var")))
+
+# --- Secrets, deployment and process supervision (ops) ---------------------------------
+# STUDIO_ENV=production (the Docker image sets it) refuses to start without a real secret
+# key and with DEBUG on. `make run` writes a random key to var/secret_key (mode 600) on
+# first run and passes it as SECRET_KEY_FILE. Behind TLS, STUDIO_HTTPS=1 turns on secure
+# cookies, the HTTPS redirect and HSTS (`manage.py check --deploy` is then clean); the
+# proxy must send X-Forwarded-Proto.
+STUDIO_ENV = env("STUDIO_ENV", "development").strip().lower()
+if STUDIO_ENV not in ("development", "production"):
+    raise ImproperlyConfigured(f"STUDIO_ENV must be development or production, not {STUDIO_ENV!r}.")
+PRODUCTION = STUDIO_ENV == "production"
+# Django's `check --deploy` flags a key starting "django-insecure-" (security.W009).
+DEV_SECRET_KEY = "django-insecure-dev-only-key-change-me-in-production-0123456789"
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me-in-production-0123456789")
+SECRET_KEY = env("SECRET_KEY") or DEV_SECRET_KEY
+if PRODUCTION and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise ImproperlyConfigured(
+        "STUDIO_ENV=production needs SECRET_KEY (or SECRET_KEY_FILE) of 50 or more random "
+        "characters; scripts/run.sh makes one under STUDIO_VAR_DIR on first run."
+    )
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("STUDIO_ENV=production runs with DEBUG off; unset DEBUG.")
+if env_bool("STUDIO_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("STUDIO_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("STUDIO_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("STUDIO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("STUDIO_HSTS_PRELOAD", True)
+# A worker told to stop lets its job run this many seconds, then puts it back in the
+# queue (-1: wait for the job to finish). Scratch files crashed runs left are removed
+# once this old (seconds; files of a dead worker's clip encode at once).
+STUDIO_STOP_GRACE = float(env("STUDIO_STOP_GRACE", "2"))
+STUDIO_SCRATCH_MAX_AGE = float(env("STUDIO_SCRATCH_MAX_AGE", str(3600)))
+# --- end of ops block -------------------------------------------------------------------
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+import redis.exceptions
 from rq import get_current_job
 
 from generation.spec import Cancelled, GenerationError, GenerationRequest
@@ -20,9 +21,29 @@ from studio.jobs.services import (
     generation_fail,
     generation_mark_cancelled,
     generation_record_engine_time,
+    generation_release,
 )
 
 logger = logging.getLogger(__name__)
+
+# The studio's own plumbing failing, never the engine's or the user's fault: the job goes
+# back to the queue with its attempt refunded and runs again once Redis is back.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
+def is_infrastructure_error(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from or while handling, is Redis away."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, INFRASTRUCTURE_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _worker_name() -> str:
@@ -55,7 +76,8 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
 
 
 def run_generation(generation_id: str) -> str:
-    if not generation_claim(generation_id=generation_id, worker=_worker_name()):
+    worker = _worker_name()
+    if not generation_claim(generation_id=generation_id, worker=worker):
         return "skipped"
     generation = Generation.objects.get(pk=generation_id)
     broadcast_generation(generation)
@@ -81,12 +103,21 @@ def run_generation(generation_id: str) -> str:
             error="The worker ran out of memory. Try a smaller size or fewer frames.",
         )
     except Exception as e:
-        logger.exception("Generation %s failed", generation_id)
-        generation_fail(
-            generation_id=generation_id,
-            code="engine_error",
-            error=f"The engine failed: {type(e).__name__}: {e}"[:1000],
-        )
+        if is_infrastructure_error(e):
+            logger.warning("Generation %s interrupted by Redis; it will run again", generation_id)
+            generation_release(generation_id=generation_id, worker=worker)
+        else:
+            logger.exception("Generation %s failed", generation_id)
+            generation_fail(
+                generation_id=generation_id,
+                code="engine_error",
+                error=f"The engine failed: {type(e).__name__}: {e}"[:1000],
+            )
+    except BaseException:
+        # The worker is stopping now (a second Ctrl-C, supervisord's stop): not a failure.
+        logger.warning("Generation %s interrupted by a shutdown; it will run again", generation_id)
+        generation_release(generation_id=generation_id, worker=worker)
+        raise
     generation_dispatch(team_id=generation.project.team_id)  # The next job of this team.
     generation.refresh_from_db()
     broadcast_generation(generation)

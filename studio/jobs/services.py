@@ -3,6 +3,8 @@ and publishing or deleting the clip a run made."""
 
 import hashlib
 import logging
+import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from generation import provenance, video
@@ -41,6 +44,14 @@ def _enqueue(generation_id: str, *, at_once: bool = False) -> None:
     # long ago (a release from the fair-share wait), which a worker may run straight away.
     queue = django_rq.get_queue(QUEUE, commit_mode="auto" if at_once else None)
     queue.enqueue(JOB_FUNCTION, generation_id, job_id=generation_id)
+
+
+def _requeue(generation_id: str) -> None:
+    """Enqueue a run again under its id. RQ's record of the earlier run is dropped first:
+    its key expires with that run's result and would take the new job with it."""
+    queue = django_rq.get_queue(QUEUE)
+    queue.connection.delete(queue.job_class.key_for(generation_id))
+    _enqueue(generation_id)
 
 
 def _enqueue_safely(generation_id: str, *, at_once: bool = False) -> None:
@@ -161,8 +172,49 @@ def _finish(generation_id: str, status: str, **fields) -> bool:
     )
 
 
+# An absolute path in a message (a file the engine could not read, a socket): users get
+# its last part only; the server's layout stays private.
+_QUOTED_PATH = re.compile(r"""(['"])/(?:[^'"\n]*/)?([^'"/\n]*)\1""")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/])/(?:[^\s'\"/]+/)+([^\s'\"/]*)")
+
+
+def without_paths(message: str) -> str:
+    """The message with each absolute path cut to its last part (`.../clip.mp4`)."""
+    message = _QUOTED_PATH.sub(lambda m: f"{m.group(1)}.../{m.group(2)}{m.group(1)}", message)
+    return _ABSOLUTE_PATH.sub(lambda m: f".../{m.group(1)}" if m.group(1) else "...", message)
+
+
 def generation_fail(*, generation_id: str, error: str, code: str = "generation_error") -> bool:
-    return _finish(generation_id, Generation.Status.FAILED, error=error, error_code=code)
+    """Record a failure; its message (shown to users) names no server path."""
+    return _finish(
+        generation_id, Generation.Status.FAILED, error=without_paths(error), error_code=code
+    )
+
+
+def generation_release(*, generation_id: str, worker: str) -> bool:
+    """Put a running row back in the queue with its attempt refunded.
+
+    For interruptions by the studio's own plumbing (Redis away, the worker told to stop),
+    which are neither the engine's nor the user's failure. The row is `queued` but not in
+    Redis: reconcile enqueues it once Redis answers. A cancel asked for meanwhile wins.
+    """
+    running = Generation.objects.filter(
+        pk=generation_id, status=Generation.Status.RUNNING, worker=worker
+    )
+    if running.filter(cancel_requested=True).update(
+        status=Generation.Status.CANCELLED, finished_at=timezone.now(), error="Cancelled."
+    ):
+        return False
+    return (
+        running.update(
+            status=Generation.Status.QUEUED,
+            step=0,
+            worker="",
+            started_at=None,
+            attempts=Greatest(F("attempts") - 1, 0),
+        )
+        == 1
+    )
 
 
 def generation_mark_cancelled(*, generation_id: str) -> bool:
@@ -204,7 +256,7 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
     )
     for pk in dispatched.values_list("pk", flat=True):
         if str(pk) not in queued_job_ids:
-            _enqueue(str(pk))
+            _requeue(str(pk))
             counts["requeued"] += 1
     orphans = Generation.objects.filter(status=Generation.Status.RUNNING).exclude(
         worker__in=live_workers
@@ -216,7 +268,7 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
             ).update(
                 status=Generation.Status.QUEUED, step=0, worker="", dispatched_at=timezone.now()
             ):
-                _enqueue(str(g.pk))
+                _requeue(str(g.pk))
                 counts["retried"] += 1
         elif Generation.objects.filter(
             pk=g.pk, status=Generation.Status.RUNNING, worker=g.worker
@@ -236,6 +288,15 @@ def generation_reconcile(*, live_workers: set[str], queued_job_ids: set[str]) ->
     return counts
 
 
+CLIP_TMP_PREFIX = "studio-clip-"
+
+
+def clip_tmp_prefix() -> str:
+    """Name the encoder's scratch directory after this process, so a sweep after a crash
+    can tell a dead worker's leftovers from a live job's (studio.jobs.worker)."""
+    return f"{CLIP_TMP_PREFIX}{os.getpid()}-"
+
+
 def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     """Encode and check the clip locally, publish its files to storage, then record the clip
     and the run's success together.
@@ -245,7 +306,7 @@ def clip_store(*, generation: Generation, result: VideoResult) -> Clip:
     published files are removed again.
     """
     folder = f"clips/{generation.project_id}"
-    with tempfile.TemporaryDirectory(prefix="studio-clip-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=clip_tmp_prefix()) as tmp:
         mp4, jpg, sprites = Path(tmp) / "clip.mp4", Path(tmp) / "poster.jpg", Path(tmp) / "s.jpg"
         recipe = dict(generation.recipe, engine=generation.engine, generation_id=str(generation.pk))
         frames = result.frames

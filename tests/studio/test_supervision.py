@@ -1,0 +1,202 @@
+"""`make run` (scripts/run.sh) keeps the studio up: a killed process is restarted while the
+others keep serving, and SIGTERM still stops everything. The studio runs as `make run`
+runs it: its own Redis, SQLite and media under a temporary var directory."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.slow
+
+BASE = Path(settings.BASE_DIR)
+
+
+@dataclass
+class Studio:
+    url: str
+    var: Path
+    env: dict[str, str]
+    proc: subprocess.Popen | None = None
+
+    def ctl(self, *args: str) -> str:
+        return subprocess.run(
+            [str(BASE / ".venv/bin/supervisorctl"), "-c", str(self.var / "supervisord.conf"),
+             *args],
+            capture_output=True, text=True, env=self.env,
+        ).stdout.strip()  # fmt: skip
+
+    def pids(self) -> dict[str, int]:
+        """Each supervised process's PID, once all of them are running."""
+        lines = [line.split() for line in self.ctl("status").splitlines()]
+        return {p[0]: int(p[3].rstrip(",")) for p in lines if len(p) > 3 and p[1] == "RUNNING"}
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/login/", timeout=5) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _until(check, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return result
+
+
+def start(studio: Studio, log: Path) -> None:
+    studio.proc = subprocess.Popen(
+        [str(BASE / "scripts/run.sh")],
+        cwd=BASE,
+        env=studio.env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # like a terminal: signals go to run.sh (supervisord) only
+    )
+    _until(studio.answers, 120, "the site")
+    _until(lambda: len(studio.pids()) == 4, 60, "all processes")  # redis, 2 workers, web
+
+
+def stop(studio: Studio) -> None:
+    assert studio.proc is not None
+    studio.proc.send_signal(signal.SIGTERM)
+    studio.proc.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    var = tmp_path_factory.mktemp("studio") / "var"
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_ROOT", "SECRET_KEY", "SECRET_KEY_FILE")
+    }
+    env.update(
+        HOST="127.0.0.1", PORT=str(port), STUDIO_VAR_DIR=str(var), STUDIO_WORKERS="2",
+        STUDIO_ENGINES="animatic", STUDIO_API_RATE_LIMIT="0", STUDIO_API_POLL_AFTER_MS="200",
+    )  # fmt: skip
+    s = Studio(url=f"http://127.0.0.1:{port}", var=var, env=env)
+    log = var.parent / "run.log"
+    try:
+        start(s, log)
+        yield s
+    finally:
+        if s.proc is not None and s.proc.poll() is None:
+            s.proc.send_signal(signal.SIGTERM)
+            try:
+                s.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(s.proc.pid, signal.SIGKILL)
+        sys.stderr.write(f"--- run.log\n{log.read_text(errors='replace')[-5000:]}\n")
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    key = subprocess.run(
+        [sys.executable, "manage.py", "create_api_key", "ops", "--create-user"],
+        cwd=BASE, env=studio.env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    return openai.OpenAI(base_url=f"{studio.url}/v1", api_key=key, max_retries=5)
+
+
+def completes(client: openai.OpenAI, *, timeout: float = 90.0) -> str:
+    video = client.videos.create(prompt="a kite", model="animatic", seconds="1", size="128x96")
+    deadline = time.monotonic() + timeout
+    while video.status in ("queued", "in_progress"):
+        assert time.monotonic() < deadline, f"{video.id} still {video.status}"
+        time.sleep(0.3)
+        video = client.videos.retrieve(video.id)
+    assert video.status == "completed", video.error
+    return video.id
+
+
+def test_two_workers_and_a_job(studio, client):
+    pids = studio.pids()
+    assert set(pids) == {"redis", "web", "worker:worker-0", "worker:worker-1"}
+    completes(client)
+
+
+def test_a_second_run_on_the_same_var_dir_refuses(studio):
+    second = subprocess.run(
+        [str(BASE / "scripts/run.sh")], cwd=BASE, env=studio.env, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert second.returncode == 1 and "already running" in second.stderr
+    assert studio.answers() and len(studio.pids()) == 4
+
+
+@pytest.mark.parametrize("victim", ["worker:worker-0", "web", "redis"])
+def test_a_killed_process_comes_back_and_the_rest_kept_running(studio, client, victim):
+    before = studio.pids()
+    os.kill(before[victim], signal.SIGKILL)
+    after = _until(
+        lambda: (p := studio.pids()) and len(p) == 4 and p[victim] != before[victim] and p,
+        30,
+        f"{victim} to restart",
+    )
+    assert {k: v for k, v in after.items() if k != victim} == {
+        k: v for k, v in before.items() if k != victim
+    }
+    _until(studio.answers, 30, "the site")
+    completes(client)
+
+
+def test_a_job_survives_its_worker_being_killed(studio, client):
+    """kill -9 of the worker running a job: the job is retried and completes."""
+    video = client.videos.create(
+        prompt="a long kite", model="animatic", seconds="4", size="1280x720"
+    )
+    vid = video.id
+    _until(lambda: client.videos.retrieve(vid).status == "in_progress", 60, "the job to run")
+    for name, pid in studio.pids().items():
+        if name.startswith("worker:"):
+            os.kill(pid, signal.SIGKILL)  # whichever runs it
+    deadline = time.monotonic() + 120
+    while (video := client.videos.retrieve(vid)).status in ("queued", "in_progress"):
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert video.status == "completed", video.error
+
+
+def test_sigterm_stops_everything_and_the_key_is_kept(studio, client):
+    pids = list(studio.pids().values())
+    key_file = studio.var / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key = key_file.read_text()
+    assert len(key.strip()) >= 50
+
+    stop(studio)
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    assert all(gone(pid) for pid in pids), [p for p in pids if not gone(p)]
+    assert not studio.answers()
+    # Started again, it reuses the key, so sessions signed before the restart stay valid.
+    start(studio, studio.var.parent / "run.log")
+    assert key_file.read_text() == key
+    completes(client)
