@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "studio.jobs",
     "studio.gallery",
     "studio.keys",
+    "studio.storyboards",
 ]
 
 MIDDLEWARE = [
