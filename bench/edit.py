@@ -9,6 +9,8 @@ imageio-ffmpeg wheel):
 
 - `ffmpeg raw`: the film's frames, already decoded and in memory, piped as rgb24 into
   `ffmpeg -c:v libx264`: pure encoding, the floor.
+- `ffmpeg edit cuts` / `ffmpeg edit xfades`: FFmpeg doing the same edit from the take
+  files itself (decode, concat or xfade 0.5 s, encode): the same work as moviepy's.
 - `moviepy cuts`: `generation.edit.assemble` with cuts (decode, fit, compose, encode).
 - `moviepy crossfades`: the same with a 0.5 s crossfade at every join.
 
@@ -81,6 +83,32 @@ def ffmpeg_raw(frames: np.ndarray, fps: int, path: Path, preset: str, crf: int) 
     proc.stdin.close()
     if proc.wait() != 0:
         raise SystemExit("ffmpeg failed")
+    return time.perf_counter() - start
+
+
+def ffmpeg_edit(
+    paths: list[str], seconds: float, fps: int, path: Path, preset: str, crf: int, fade: float
+) -> float:
+    """FFmpeg doing the whole edit itself: decode the takes, concat (or xfade), encode."""
+    inputs = [a for p in paths for a in ("-i", p)]
+    if fade:
+        chain, last = [], "[0:v]"
+        for k in range(1, len(paths)):
+            offset = k * seconds - k * fade
+            out = f"[x{k}]"
+            chain.append(
+                f"{last}[{k}:v]xfade=transition=fade:duration={fade}:offset={offset:.4f}{out}"
+            )
+            last = out
+        graph, label = ";".join(chain), last
+    else:
+        graph = "".join(f"[{k}:v]" for k in range(len(paths))) + f"concat=n={len(paths)}:v=1[v]"
+        label = "[v]"
+    cmd = [edit.ffmpeg_binary(), "-y", "-loglevel", "error", *inputs]
+    cmd += ["-filter_complex", graph, "-map", label, "-r", str(fps), "-c:v", "libx264"]
+    cmd += ["-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", str(path)]
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
     return time.perf_counter() - start
 
 

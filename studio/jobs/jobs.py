@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from django.utils.module_loading import import_string
 from rq import get_current_job
 
 from generation.spec import Cancelled, GenerationError, GenerationRequest
@@ -20,6 +21,10 @@ from studio.jobs.services import (
 )
 
 logger = logging.getLogger(__name__)
+
+MODE_RUNNERS = {"edit": "studio.storyboards.jobs.run_export"}
+"""Modes another app runs through this same lifecycle: claimed here, run by
+`runner(generation, progress)`, which stores the clip; failures are recorded here."""
 
 
 def _worker_name() -> str:
@@ -57,10 +62,13 @@ def run_generation(generation_id: str) -> str:
     generation = Generation.objects.get(pk=generation_id)
     broadcast_generation(generation)
     try:
-        engine = get_registry().get(generation.engine)
-        with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
-            result = engine.generate(request, JobProgress(generation))
-        clip_store(generation=generation, result=result)
+        if runner := MODE_RUNNERS.get(generation.mode):
+            import_string(runner)(generation, JobProgress(generation))
+        else:
+            engine = get_registry().get(generation.engine)
+            with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
+                result = engine.generate(request, JobProgress(generation))
+            clip_store(generation=generation, result=result)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)
     except GenerationError as e:  # OutOfMemory included: its message suggests what fits.

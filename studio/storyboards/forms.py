@@ -118,3 +118,11 @@ class ShotForm(forms.ModelForm):
         if trim_out is not None and trim_out <= data.get("trim_in", 0):
             self.add_error("trim_out", "Trim out must come after trim in.")
         return data
+
+
+class ExportForm(forms.Form):
+    soundtrack = forms.FileField(
+        required=False,
+        label="Soundtrack (optional)",
+        help_text="MP3, M4A, AAC, WAV, OGG, FLAC or Opus; trimmed and faded to the film.",
+    )

@@ -454,3 +454,160 @@ def take_choose(*, take: Take) -> Shot:
     shot.save(update_fields=["chosen"])
     _touch(shot.storyboard)
     return shot
+
+
+MAX_SOUNDTRACK_BYTES = 50 * 1024 * 1024
+EXPORT_MODE = "edit"
+
+
+def soundtrack_store(upload) -> str:
+    """Check an uploaded soundtrack (format, size, decodable audio); return its storage name."""
+    from generation.edit import AUDIO_EXTENSIONS, check_audio_file
+
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in AUDIO_EXTENSIONS:
+        raise GenerationError(
+            f"{upload.name} is not a supported soundtrack; use "
+            f"{', '.join(e.lstrip('.') for e in AUDIO_EXTENSIONS)}.",
+            field="soundtrack",
+        )
+    if upload.size > MAX_SOUNDTRACK_BYTES:
+        raise GenerationError(
+            f"The soundtrack is {upload.size / 2**20:.0f} MB; the limit is "
+            f"{MAX_SOUNDTRACK_BYTES // 2**20} MB.",
+            field="soundtrack",
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        local = Path(tmp) / f"soundtrack{suffix}"
+        with open(local, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        check_audio_file(local)
+        return media.publish(local, f"inputs/soundtracks/{Path(upload.name).name}")
+
+
+def export_recipe(storyboard: Storyboard, *, soundtrack: str = "") -> tuple[dict, Generation]:
+    """The edit as a recipe: every shot's chosen take (clip id and file), trims, joins, cards,
+    the export preset and the soundtrack; raise GenerationError for a shot without a take."""
+    from generation.edit import EXPORT_FORMATS
+
+    shots = list(storyboard.shots.select_related("chosen__clip"))
+    if not shots:
+        raise GenerationError("The storyboard has no shots to export.", field="shots")
+    entries, first = [], None
+    for shot in shots:
+        take = used_take(shot)
+        if take is None:
+            raise GenerationError(
+                f"Shot {shot.number} has no finished take; generate it first.", field="shots"
+            )
+        first = first or take
+        entries.append(
+            {
+                "shot_id": shot.pk,
+                "clip_id": take.clip.pk,
+                "path": take.clip.file.name,
+                "trim_in": shot.trim_in,
+                "trim_out": shot.trim_out,
+                "transition": shot.transition,
+                "transition_s": shot.transition_s,
+                "text": shot.on_screen_text,
+            }
+        )
+    fmt = EXPORT_FORMATS[storyboard.export_format]
+    recipe = {
+        "mode": EXPORT_MODE,
+        "prompt": f"{storyboard.name}: the edit of {len(shots)} shots",
+        "storyboard_id": storyboard.pk,
+        "shots": entries,
+        "clip_ids": [e["clip_id"] for e in entries],
+        "export_format": fmt.key,
+        "width": fmt.width,
+        "height": fmt.height,
+        "fps": storyboard.export_fps,
+        "fit": storyboard.export_fit,
+        "title": storyboard.title_text,
+        "end": storyboard.end_text,
+        "soundtrack": soundtrack,
+        "seed": storyboard.seed,
+    }
+    assert first is not None
+    return recipe, first
+
+
+def storyboard_export(*, storyboard: Storyboard, user: User, soundtrack=None) -> Generation:
+    """Queue the edit as a job: a Generation in mode `edit` whose clip's parent is the first
+    shot's take and whose recipe lists every shot's clip."""
+    from studio.jobs.services import _enqueue_committed
+
+    recipe, first = export_recipe(storyboard)
+    name = soundtrack_store(soundtrack) if soundtrack else ""
+    recipe["soundtrack"] = name
+    try:
+        with transaction.atomic():
+            generation = Generation.objects.create(
+                project=storyboard.project,
+                requested_by=user,
+                engine=EXPORT_MODE,
+                mode=EXPORT_MODE,
+                recipe=recipe,
+                source_clip=first.clip,
+                notes=[f"Edit of {len(recipe['shots'])} shots: clips {recipe['clip_ids']}."],
+            )
+            pk = str(generation.pk)
+            transaction.on_commit(lambda: _enqueue_committed(pk))
+    except Exception:
+        media.delete(name)
+        raise
+    return generation
+
+
+def storyboard_exports(storyboard: Storyboard):
+    return (
+        Generation.objects.filter(
+            project=storyboard.project_id, mode=EXPORT_MODE, recipe__storyboard_id=storyboard.pk
+        )
+        .select_related("clip")
+        .order_by("-queued_at")[:5]
+    )
+
+
+def export_store(*, generation: Generation, path: Path, notes: list[str]) -> None:
+    """Publish a finished export (MP4 and poster) and record the clip with the run's success."""
+    import secrets
+
+    from django.utils import timezone
+
+    from studio.jobs.models import Clip
+
+    info = video.probe(path)
+    frames, _ = video.read_video(path, max_frames=1)
+    stem = f"clips/{generation.project_id}/{generation.pk}-{secrets.token_hex(4)}"
+    names: list[str] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            poster = Path(tmp) / "poster.jpg"
+            video.write_poster(frames, poster)
+            names.append(media.publish(path, f"{stem}.mp4"))
+            names.append(media.publish(poster, f"{stem}.jpg"))
+        with transaction.atomic():
+            Clip.objects.create(
+                generation=generation,
+                project_id=generation.project_id,
+                file=names[0],
+                poster=names[1],
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                num_frames=info.num_frames,
+                parent_clip_id=generation.source_clip_id,
+            )
+            Generation.objects.filter(pk=generation.pk).update(
+                status=Generation.Status.SUCCEEDED,
+                finished_at=timezone.now(),
+                step=F("total_steps"),
+                notes=list(generation.notes) + [n for n in notes if n not in generation.notes],
+            )
+    except BaseException:
+        media.delete(*names)
+        raise

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from generation.spec import GenerationError
 from studio.projects.access import check_project_access, get_project_for_user
 from studio.storyboards import services
-from studio.storyboards.forms import ShotForm, StoryboardCreateForm, StoryboardForm
+from studio.storyboards.forms import ExportForm, ShotForm, StoryboardCreateForm, StoryboardForm
 from studio.storyboards.models import Shot, Storyboard, Take
 from studio.teams.selectors import role_allows
 
@@ -47,6 +47,8 @@ def _context(board: Storyboard, **extra) -> dict:
         "project": board.project,
         "shots": _shots(board),
         "can_edit": role_allows(board.project.user_role, "editor"),
+        "exports": services.storyboard_exports(board),
+        "export_form": ExportForm(),
         **extra,
     }
 
@@ -229,3 +231,21 @@ def take_choose(request, pk: int):
     except GenerationError as e:
         errors[take.shot_id] = e.message
     return _board_response(request, take.shot.storyboard, errors=errors)
+
+
+@login_required
+@require_POST
+def storyboard_export(request, pk: int):
+    board = _get_storyboard_for_user(request.user, pk, role="editor")
+    form = ExportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.storyboard_export(
+                storyboard=board, user=request.user, soundtrack=form.cleaned_data["soundtrack"]
+            )
+            return redirect("storyboard-detail", pk=board.pk)
+        except GenerationError as e:
+            form.add_error("soundtrack" if e.field == "soundtrack" else None, e.message)
+    context = _context(board, form=StoryboardForm(instance=board), shot_form=ShotForm())
+    context["export_form"] = form
+    return render(request, "storyboards/detail.html", context, status=400)

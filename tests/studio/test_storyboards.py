@@ -278,3 +278,72 @@ def test_other_teams_see_nothing(bob, client, board, alice, redis_conn):
 def test_project_page_links_to_storyboards(alice_client, alice_project):
     page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
     assert reverse("storyboard-list", args=[alice_project.pk]) in page
+
+
+def wav_upload(name="tone.wav", seconds=0.6):
+    import io
+    import wave
+
+    import numpy as np
+
+    rate = 22050
+    samples = (np.sin(np.arange(int(rate * seconds)) * 0.1) * 6000).astype(np.int16)
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return SimpleUploadedFile(name, buf.getvalue(), content_type="audio/wav")
+
+
+def test_export_is_a_job_that_lands_in_the_gallery(
+    alice, alice_client, board, run_worker, django_capture_on_commit_callbacks
+):
+    import av
+
+    from studio.jobs.models import Clip
+
+    url = reverse("storyboard-export", args=[board.pk])
+    refused = alice_client.post(url)
+    assert refused.status_code == 400
+    assert "Shot 1 has no finished take; generate it first." in refused.content.decode()
+
+    first, second, third = board.shots.all()
+    second.transition, second.transition_s = "crossfade", 0.25
+    second.save()
+    third.trim_in, third.trim_out, third.on_screen_text = 0.125, 0.5, "Acme"
+    third.save()
+    board.export_format, board.export_fps, board.export_fit = "square", 24, "crop"
+    board.title_text = "Night walk"
+    board.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.storyboard_generate_all(storyboard=board, user=alice)
+    run_worker()
+
+    bad = alice_client.post(url, {"soundtrack": SimpleUploadedFile("song.txt", b"la la")})
+    assert bad.status_code == 400 and "not a supported soundtrack" in bad.content.decode()
+    junk = alice_client.post(url, {"soundtrack": SimpleUploadedFile("song.mp3", b"\x00" * 64)})
+    assert junk.status_code == 400 and "not a readable audio file" in junk.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(url, {"soundtrack": wav_upload()})
+    assert response.status_code == 302
+    export = Generation.objects.get(mode="edit")
+    run_worker()
+    export.refresh_from_db()
+    assert export.status == "succeeded", export.error
+    clip = Clip.objects.get(generation=export)
+    takes = [services.used_take(s).clip for s in board.shots.all()]
+    assert export.recipe["clip_ids"] == [c.pk for c in takes]
+    assert clip.parent_clip == takes[0] and clip.project == board.project
+    with av.open(clip.file.path) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        assert (stream.width, stream.height, stream.average_rate) == (1080, 1080, 24)
+        assert container.streams.audio and container.streams.audio[0].codec_context.name == "aac"
+    # Title 2 s + 0.5 + 0.5 + (0.5 - 0.125), minus the 0.25 s crossfade.
+    assert abs(frames / 24 - (2 + 0.5 + 0.5 + 0.375 - 0.25)) <= 1 / 24
+    page = alice_client.get(reverse("storyboard-detail", args=[board.pk])).content.decode()
+    assert f'id="generation-{export.pk}"' in page
+    assert alice_client.get(reverse("clip-detail", args=[clip.pk])).status_code == 200
