@@ -83,9 +83,9 @@ class ShotForm(forms.ModelForm):
     style_preset = forms.ChoiceField(
         label="Style", required=False, choices=[("", "The board's")] + STYLE_CHOICES
     )
-    duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=120)
-    transition_s = forms.FloatField(label="Crossfade (s)", min_value=0.04, max_value=5)
-    trim_in = forms.FloatField(label="Trim in (s)", min_value=0, max_value=120)
+    duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=120, initial=2.0)
+    transition_s = forms.FloatField(label="Crossfade (s)", min_value=0.04, max_value=5, initial=0.5)
+    trim_in = forms.FloatField(label="Trim in (s)", min_value=0, max_value=120, initial=0)
     trim_out = forms.FloatField(label="Trim out (s)", min_value=0, max_value=120, required=False)
     image = forms.FileField(
         label="Image (optional)", required=False, validators=[validate_image_upload]
