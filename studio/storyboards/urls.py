@@ -10,6 +10,7 @@ urlpatterns = [
     path("storyboards/<int:pk>/reorder/", views.storyboard_reorder, name="storyboard-reorder"),
     path("storyboards/<int:pk>/generate/", views.storyboard_generate, name="storyboard-generate"),
     path("storyboards/<int:pk>/export/", views.storyboard_export, name="storyboard-export"),
+    path("shots/<int:pk>/image/", views.shot_image, name="shot-image"),
     path("shots/<int:pk>/edit/", views.shot_edit, name="shot-edit"),
     path("shots/<int:pk>/delete/", views.shot_delete, name="shot-delete"),
     path("shots/<int:pk>/duplicate/", views.shot_duplicate, name="shot-duplicate"),

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from generation.spec import GenerationError
+from studio import media
 from studio.projects.access import check_project_access, get_project_for_user
 from studio.storyboards import services
 from studio.storyboards.forms import ExportForm, ShotForm, StoryboardCreateForm, StoryboardForm
@@ -249,3 +250,9 @@ def storyboard_export(request, pk: int):
     context = _context(board, form=StoryboardForm(instance=board), shot_form=ShotForm())
     context["export_form"] = form
     return render(request, "storyboards/detail.html", context, status=400)
+
+
+@login_required
+def shot_image(request, pk: int):
+    shot = _get_shot_for_user(request.user, pk, role="viewer")
+    return media.serve(request, shot.image.name)

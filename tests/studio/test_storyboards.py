@@ -63,6 +63,8 @@ def test_product_pack_from_the_form(alice_client, alice_project):
     assert not any(s.image for s in shots[1:])
     assert shots[-1].on_screen_text == "Acme Rocket — shop now"
     assert (board.aspect_ratio, board.export_format) == ("9:16", "vertical")
+    served = alice_client.get(reverse("shot-image", args=[shots[0].pk]))
+    assert served.status_code == 200 and b"".join(served.streaming_content)[:4] == b"\x89PNG"
 
 
 def test_add_edit_duplicate_delete_shots_through_the_views(alice_client, board):
@@ -263,6 +265,7 @@ def test_other_teams_see_nothing(bob, client, board, alice, redis_conn):
         ("post", reverse("storyboard-reorder", args=[board.pk])),
         ("post", reverse("storyboard-generate", args=[board.pk])),
         ("get", reverse("shot-edit", args=[shot.pk])),
+        ("get", reverse("shot-image", args=[shot.pk])),
         ("post", reverse("shot-delete", args=[shot.pk])),
         ("post", reverse("shot-duplicate", args=[shot.pk])),
         ("post", reverse("shot-move", args=[shot.pk])),
