@@ -1,12 +1,16 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 from rq import get_current_job
 
+from generation.longvideo import generate_long
 from generation.spec import Cancelled, GenerationError, GenerationRequest
 from studio import media
 from studio.jobs.engines import get_registry
@@ -56,6 +60,25 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
         yield request.replace(**local)
 
 
+def _long_workdir(generation: Generation) -> Path:
+    """Where a chained long video keeps finished segments between attempts."""
+    return Path(settings.VAR_DIR) / "longvideo" / str(generation.pk)
+
+
+def _generate(engine, request: GenerationRequest, generation: Generation):
+    """One pass, or a chain of segments when the recipe asks for more (`total_frames`)."""
+    total = request.options.get("total_frames")
+    if not total:
+        return engine.generate(request, JobProgress(generation))
+    return generate_long(
+        engine,
+        request,
+        total_frames=int(total),
+        progress=JobProgress(generation),
+        workdir=_long_workdir(generation),
+    )
+
+
 def run_generation(generation_id: str) -> str:
     if not generation_claim(generation_id=generation_id, worker=_worker_name()):
         return "skipped"
@@ -67,8 +90,9 @@ def run_generation(generation_id: str) -> str:
         else:
             engine = get_registry().get(generation.engine)
             with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
-                result = engine.generate(request, JobProgress(generation))
+                result = _generate(engine, request, generation)
             clip_store(generation=generation, result=result)
+            shutil.rmtree(_long_workdir(generation), ignore_errors=True)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)
     except GenerationError as e:  # OutOfMemory included: its message suggests what fits.
