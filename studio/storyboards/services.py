@@ -141,7 +141,7 @@ def product_video(product: str) -> BoardTemplate:
                 "zoom_out",
                 3.0,
                 "crossfade",
-                on_screen_text=f"{name} — shop now",
+                on_screen_text=f"{name}: shop now",
             ),
         ),
     )

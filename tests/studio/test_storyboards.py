@@ -61,7 +61,7 @@ def test_product_pack_from_the_form(alice_client, alice_project):
     assert len(shots) == 5  # hero, three features, call to action
     assert shots[0].image.name.startswith("storyboards/") and "Acme Rocket" in shots[0].description
     assert not any(s.image for s in shots[1:])
-    assert shots[-1].on_screen_text == "Acme Rocket — shop now"
+    assert shots[-1].on_screen_text == "Acme Rocket: shop now"
     assert (board.aspect_ratio, board.export_format) == ("9:16", "vertical")
     served = alice_client.get(reverse("shot-image", args=[shots[0].pk]))
     assert served.status_code == 200 and b"".join(served.streaming_content)[:4] == b"\x89PNG"
