@@ -350,3 +350,28 @@ def test_export_is_a_job_that_lands_in_the_gallery(
     page = alice_client.get(reverse("storyboard-detail", args=[board.pk])).content.decode()
     assert f'id="generation-{export.pk}"' in page
     assert alice_client.get(reverse("clip-detail", args=[clip.pk])).status_code == 200
+
+
+def test_generate_all_with_a_tiny_wan(
+    alice, alice_project, tiny_wan_settings, run_worker, django_capture_on_commit_callbacks
+):
+    board = services.storyboard_create(
+        project=alice_project, user=alice, name="Waves", engine="wan"
+    )
+    board.resolution, board.fps, board.aspect_ratio, board.style_preset = 32, 8, "1:1", "noir"
+    board.save()
+    for text in ("waves on rocks", "a gull over the waves"):
+        services.shot_add(storyboard=board, data={"description": text, "duration_s": 0.625})
+    with django_capture_on_commit_callbacks(execute=True):
+        queued, errors = services.storyboard_generate_all(storyboard=board, user=alice)
+    assert errors == {} and len(queued) == 2
+    run_worker()
+    recipes = []
+    for generation in queued:
+        generation.refresh_from_db()
+        assert generation.status == "succeeded", generation.error
+        assert (generation.clip.width, generation.clip.num_frames) == (32, 5)
+        recipes.append(generation.recipe)
+    # Shared look and seed: the board's style reaches every shot's prompt.
+    assert recipes[0]["seed"] == recipes[1]["seed"] == board.seed
+    assert all(r["style"] == "noir" and "noir" in r["prompt"].lower() for r in recipes)
