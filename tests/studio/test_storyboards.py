@@ -264,6 +264,7 @@ def test_other_teams_see_nothing(bob, client, board, alice, redis_conn):
         ("post", reverse("shot-add", args=[board.pk])),
         ("post", reverse("storyboard-reorder", args=[board.pk])),
         ("post", reverse("storyboard-generate", args=[board.pk])),
+        ("post", reverse("storyboard-export", args=[board.pk])),
         ("get", reverse("shot-edit", args=[shot.pk])),
         ("get", reverse("shot-image", args=[shot.pk])),
         ("post", reverse("shot-delete", args=[shot.pk])),
@@ -274,6 +275,23 @@ def test_other_teams_see_nothing(bob, client, board, alice, redis_conn):
     ]
     for method, url in urls:
         assert getattr(client, method)(url).status_code == 404, url
+    # Every storyboard URL is listed above, and anonymous users are sent to log in.
+    from studio.storyboards.urls import urlpatterns
+
+    covered = {url for _, url in urls}
+    ids = {
+        "projects": board.project.pk,
+        "storyboards": board.pk,
+        "shots": shot.pk,
+        "takes": take.pk,
+    }
+    for pattern in urlpatterns:
+        pk = ids[str(pattern.pattern).split("/")[0]]
+        assert reverse(pattern.name, args=[pk]) in covered, pattern.name
+    client.logout()
+    for method, url in urls:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and "/login/" in response["Location"], url
     assert Shot.objects.filter(storyboard=board).count() == 3
     assert Generation.objects.count() == 1
 
