@@ -65,6 +65,7 @@ class StoryboardForm(forms.ModelForm):
             "export_format",
             "export_fps",
             "export_fit",
+            "export_scaler",
         ]
         widgets = {"negative_text": forms.Textarea(attrs={"rows": 2})}
 

@@ -45,6 +45,7 @@ def run_export(generation: Generation, progress: Progress) -> None:
             title=edit.Card(recipe["title"]) if recipe.get("title") else None,
             end=edit.Card(recipe["end"]) if recipe.get("end") else None,
             soundtrack=soundtrack,
+            scaler=recipe.get("scaler", "lanczos"),
             seed=int(recipe.get("seed") or 0),
         )
         tags = dict(recipe, engine=generation.engine, generation_id=str(generation.pk))

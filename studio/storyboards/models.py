@@ -39,6 +39,14 @@ class Storyboard(models.Model):
     export_fit = models.CharField(
         max_length=8, default="pad", choices=[(f, f.capitalize()) for f in FITS]
     )
+    export_scaler = models.CharField(
+        max_length=10,
+        default="lanczos",
+        choices=[
+            ("lanczos", "Lanczos (fast)"),
+            ("auto", "The upscaler where a shot grows 2× or more (slow on a CPU)"),
+        ],
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

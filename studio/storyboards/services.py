@@ -50,6 +50,7 @@ BOARD_FIELDS = (
     "export_format",
     "export_fps",
     "export_fit",
+    "export_scaler",
 )
 
 
@@ -526,6 +527,7 @@ def export_recipe(storyboard: Storyboard, *, soundtrack: str = "") -> tuple[dict
         "height": fmt.height,
         "fps": storyboard.export_fps,
         "fit": storyboard.export_fit,
+        "scaler": storyboard.export_scaler,
         "title": storyboard.title_text,
         "end": storyboard.end_text,
         "soundtrack": soundtrack,

@@ -193,3 +193,16 @@ def test_ffmpeg_ships_with_the_wheel():
     from pathlib import Path
 
     assert Path(edit.ffmpeg_binary()).is_file()
+
+
+def test_the_upscaler_enlarges_small_takes_to_the_preset(tmp_path, takes):
+    red, _ = takes
+    plan = edit.EditPlan(
+        shots=(edit.Shot(red, trim_out=0.25),),
+        preset=edit.ExportPreset(128, 224, 24, "crop"),
+        scaler="auto",
+    )
+    result = edit.assemble(plan, tmp_path / "film.mp4")
+    width, height, fps, frames, _ = decoded(tmp_path / "film.mp4")
+    assert (width, height, len(frames)) == (128, 224, 6) == (result.width, result.height, 6)
+    assert frames[:, 100, 64, 0].min() > 150
