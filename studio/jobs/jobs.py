@@ -1,5 +1,7 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
+import hashlib
+import json
 import logging
 import shutil
 from collections.abc import Iterator
@@ -61,8 +63,13 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
 
 
 def _long_workdir(generation: Generation) -> Path:
-    """Where a chained long video keeps finished segments between attempts."""
-    return Path(settings.VAR_DIR) / "longvideo" / str(generation.pk)
+    """Where a chained long video keeps finished segments between attempts.
+
+    Named by the recipe, not the run: a retry, and a new run of the same recipe (the same
+    prompt and seed submitted again after a failure), resume after the saved segments.
+    """
+    recipe = json.dumps([generation.engine, generation.recipe], sort_keys=True, default=str)
+    return Path(settings.VAR_DIR) / "longvideo" / hashlib.sha256(recipe.encode()).hexdigest()[:32]
 
 
 def _generate(engine, request: GenerationRequest, generation: Generation):

@@ -59,3 +59,15 @@ def test_the_animatic_says_when_a_clip_does_not_fit_in_memory():
     )
     with pytest.raises(GenerationError, match="smaller size or a lower frame rate"):
         AnimaticEngine().generate(request, NullProgress())
+
+
+def test_a_rerun_of_the_same_recipe_finds_the_saved_segments(alice, alice_project):
+    from studio.jobs.jobs import _long_workdir
+    from studio.jobs.models import Generation
+
+    def run(seed):
+        recipe = {"prompt": "a canyon", "seed": seed, "options": {"total_frames": 288}}
+        return Generation(project=alice_project, engine="ltx", mode="text_to_video", recipe=recipe)
+
+    assert _long_workdir(run(1)) == _long_workdir(run(1))
+    assert _long_workdir(run(1)) != _long_workdir(run(2))
