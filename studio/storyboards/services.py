@@ -299,11 +299,12 @@ def previous_shot(shot: Shot) -> Shot | None:
 
 def used_take(shot: Shot) -> Generation | None:
     """The take the edit uses: the chosen one if it finished, else the newest finished one."""
-    if shot.chosen_id and shot.chosen and shot.chosen.status == Generation.Status.SUCCEEDED:
+    finished = {"status": Generation.Status.SUCCEEDED, "clip__isnull": False}
+    if shot.chosen_id and Generation.objects.filter(pk=shot.chosen_id, **finished).exists():
         return shot.chosen
     take = (
-        shot.takes.filter(generation__status=Generation.Status.SUCCEEDED)
-        .select_related("generation")
+        shot.takes.filter(**{f"generation__{k}": v for k, v in finished.items()})
+        .select_related("generation__clip")
         .first()
     )
     return take.generation if take else None
@@ -449,7 +450,9 @@ def shots_continue_after(*, generation: Generation) -> list[Generation]:
 @transaction.atomic
 def take_choose(*, take: Take) -> Shot:
     shot = take.shot
-    if take.generation.status != Generation.Status.SUCCEEDED:
+    if take.generation.status != Generation.Status.SUCCEEDED or not hasattr(
+        take.generation, "clip"
+    ):
         raise GenerationError("Only a finished take can be used in the edit.", field="take")
     shot.chosen = take.generation
     shot.save(update_fields=["chosen"])

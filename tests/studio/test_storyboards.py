@@ -229,6 +229,14 @@ def test_generate_all_with_the_animatic(
     alice_client.post(reverse("take-choose", args=[oldest.pk]))
     shot.refresh_from_db()
     assert shot.chosen == oldest.generation and services.used_take(shot) == oldest.generation
+    # The chosen take's clip deleted from the gallery: the edit falls back to the newest.
+    oldest.generation.clip.delete()
+    shot.refresh_from_db()
+    assert services.used_take(shot) == newest.generation
+    newest.generation.clip.delete()
+    response = alice_client.post(reverse("storyboard-export", args=[board.pk]))
+    assert response.status_code == 400
+    assert "Shot 1 has no finished take" in response.content.decode()
 
 
 def test_continuation_needs_an_image_engine(alice, board, monkeypatch):
