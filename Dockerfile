@@ -17,10 +17,11 @@ RUN apt-get update \
 
 RUN useradd --create-home --uid 1000 studio
 WORKDIR /app
-COPY --chown=studio:studio requirements.txt ./
+COPY --chown=studio:studio requirements.txt requirements-nodeps.txt ./
 # On a GPU host `torch==2.13.0` resolves to the CUDA build from PyPI.
 RUN python3 -m venv .venv && .venv/bin/pip install --no-cache-dir -r requirements.txt \
- && sha256sum requirements.txt | cut -d' ' -f1 > .venv/.requirements.sha256 \
+ && .venv/bin/pip install --no-cache-dir --no-deps -r requirements-nodeps.txt \
+ && cat requirements.txt requirements-nodeps.txt | sha256sum | cut -d' ' -f1 > .venv/.requirements.sha256 \
  && chown -R studio:studio /app
 COPY --chown=studio:studio . .
 

@@ -29,6 +29,8 @@ TRAINED_ALGORITHMIC_MEDIA = SOURCE_TYPE_BASE + "trainedAlgorithmicMedia"
 """Made by a trained model (generative AI)."""
 ALGORITHMIC_MEDIA = SOURCE_TYPE_BASE + "algorithmicMedia"
 """Made by an algorithm without training data (the animatic): not AI."""
+COMPOSITE_TRAINED_ALGORITHMIC_MEDIA = SOURCE_TYPE_BASE + "compositeWithTrainedAlgorithmicMedia"
+"""An edit that joins AI-generated shots (a storyboard's export)."""
 
 GENERATOR = "AI Video Studio"
 STUDIO_ASSERTION = "org.aivideostudio.generation"
@@ -95,7 +97,7 @@ class Credentials:
 
     @property
     def ai_generated(self) -> bool:
-        return self.source_type == TRAINED_ALGORITHMIC_MEDIA
+        return self.source_type in (TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_TRAINED_ALGORITHMIC_MEDIA)
 
     @property
     def failure_codes(self) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ MODE_LABELS = {
     "interpolate": "Frame interpolation",
     "upscale": "Upscale",
     "enhance": "Enhance to target",
+    "edit": "Storyboard edit",  # generation/edit.py: takes assembled into one film.
 }
 
 SOURCE_SIZED_MODES = ("interpolate", "upscale", "enhance")

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "studio.gallery",
     "studio.keys",
     "studio.moderation",
+    "studio.storyboards",
 ]
 
 MIDDLEWARE = [

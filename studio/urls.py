@@ -41,6 +41,7 @@ urlpatterns = [
     path("keys/", keys.api_keys, name="api-keys"),
     path("keys/<int:pk>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("", include("studio.teams.urls")),
+    path("", include("studio.storyboards.urls")),
     path("v1/", include("studio.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from generation.longvideo import MAX_LONG_SECONDS
 from generation.prompting import camera_motion_for
 from generation.spec import (
     Capabilities,
@@ -339,6 +340,10 @@ def _draw_text(card: np.ndarray, text: str, *, font_path: str | None) -> None:
     card[:] = np.asarray(image)
 
 
+MAX_FRAME_BYTES = 8 * 2**30
+"""The clip is held in memory: two minutes fit up to about 720p at 24 fps."""
+
+
 class AnimaticEngine:
     """Render camera motion over a still; fast, deterministic, and honest about it."""
 
@@ -355,7 +360,7 @@ class AnimaticEngine:
             max_size=1920,
             size_multiple=8,
             min_frames=1,
-            max_frames=600,
+            max_frames=MAX_LONG_SECONDS * 60,  # Two minutes at any frame rate it offers.
             min_fps=4,
             max_fps=60,
             default_fps=24,
@@ -395,6 +400,13 @@ class AnimaticEngine:
         if levels[-1][0] > 1.0:
             levels.append((1.0, cv2.resize(canvas, (w, h), interpolation=cv2.INTER_AREA)))
 
+        if n * h * w * 3 > MAX_FRAME_BYTES:
+            raise GenerationError(
+                f"{n} frames at {w}×{h} need {n * h * w * 3 / 2**30:.1f} GB in memory; the "
+                f"animatic holds at most {MAX_FRAME_BYTES / 2**30:.0f} GB. Choose a smaller "
+                "size or a lower frame rate.",
+                field="num_frames",
+            )
         frames = np.empty((n, h, w, 3), dtype=np.uint8)
         identity = not path[:, [DX, DY, ROLL, YAW, PITCH]].any() and (path[:, ZOOM] == 1).all()
         for start in range(0, n, BATCH):

@@ -54,7 +54,8 @@ def present_video(generation: Generation) -> Video:
     else:
         size = f"{recipe.get('width')}x{recipe.get('height')}"
         fps = recipe.get("fps") or 1
-        seconds = recipe.get("num_frames", 0) / fps
+        options = recipe.get("options") or {}
+        seconds = (options.get("total_frames") or recipe.get("num_frames", 0)) / fps
         source = generation.source_clip
         if generation.mode in EXTENSION_MODES and source is not None:
             seconds += source.duration_s  # An extension's length is the stitched total.

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError, core_schema
 
+from generation.longvideo import MAX_LONG_SECONDS
 from generation.prompting import CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import MODE_LABELS
 
@@ -79,7 +80,7 @@ def _number_text(value: Any) -> Any:
     return float(value.removesuffix("s"))
 
 
-Seconds = Annotated[float, Field(ge=0.05, le=600), _AlsoAsText()]
+Seconds = Annotated[float, Field(ge=0.05, le=MAX_LONG_SECONDS), _AlsoAsText()]
 
 
 def _input_kind(value: Any) -> str | None:

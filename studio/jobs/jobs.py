@@ -1,13 +1,20 @@
 """RQ job functions. They orchestrate only: claim, run the engine, record the outcome."""
 
+import hashlib
+import json
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import redis.exceptions
+from django.conf import settings
+from django.utils.module_loading import import_string
 from rq import get_current_job
 
+from generation.longvideo import generate_long
 from generation.spec import Cancelled, GenerationError, GenerationRequest
 from studio import media
 from studio.jobs.engines import get_registry
@@ -46,6 +53,11 @@ def is_infrastructure_error(error: BaseException) -> bool:
     return False
 
 
+MODE_RUNNERS = {"edit": "studio.storyboards.jobs.run_export"}
+"""Modes another app runs through this same lifecycle: claimed here, run by
+`runner(generation, progress)`, which stores the clip; failures are recorded here."""
+
+
 def _worker_name() -> str:
     job = get_current_job()
     return (job.worker_name if job else None) or "inline"
@@ -75,6 +87,30 @@ def local_inputs(request: GenerationRequest) -> Iterator[GenerationRequest]:
         yield request.replace(**local)
 
 
+def _long_workdir(generation: Generation) -> Path:
+    """Where a chained long video keeps finished segments between attempts.
+
+    Named by the recipe, not the run: a retry, and a new run of the same recipe (the same
+    prompt and seed submitted again after a failure), resume after the saved segments.
+    """
+    recipe = json.dumps([generation.engine, generation.recipe], sort_keys=True, default=str)
+    return Path(settings.VAR_DIR) / "longvideo" / hashlib.sha256(recipe.encode()).hexdigest()[:32]
+
+
+def _generate(engine, request: GenerationRequest, generation: Generation):
+    """One pass, or a chain of segments when the recipe asks for more (`total_frames`)."""
+    total = request.options.get("total_frames")
+    if not total:
+        return engine.generate(request, JobProgress(generation))
+    return generate_long(
+        engine,
+        request,
+        total_frames=int(total),
+        progress=JobProgress(generation),
+        workdir=_long_workdir(generation),
+    )
+
+
 def run_generation(generation_id: str) -> str:
     worker = _worker_name()
     if not generation_claim(generation_id=generation_id, worker=worker):
@@ -82,16 +118,26 @@ def run_generation(generation_id: str) -> str:
     generation = Generation.objects.get(pk=generation_id)
     broadcast_generation(generation)
     try:
-        engine = get_registry().get(generation.engine)
-        with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
+        if runner := MODE_RUNNERS.get(generation.mode):
             started = time.monotonic()
             try:
-                result = engine.generate(request, JobProgress(generation))
-            finally:  # Failed and cancelled runs used the engine too.
+                import_string(runner)(generation, JobProgress(generation))
+            finally:
                 generation_record_engine_time(
                     generation_id=generation_id, seconds=time.monotonic() - started
                 )
-        clip_store(generation=generation, result=result)
+        else:
+            engine = get_registry().get(generation.engine)
+            with local_inputs(GenerationRequest.from_dict(generation.recipe)) as request:
+                started = time.monotonic()
+                try:
+                    result = _generate(engine, request, generation)
+                finally:  # Failed and cancelled runs used the engine too.
+                    generation_record_engine_time(
+                        generation_id=generation_id, seconds=time.monotonic() - started
+                    )
+            clip_store(generation=generation, result=result)
+            shutil.rmtree(_long_workdir(generation), ignore_errors=True)
     except Cancelled:
         generation_mark_cancelled(generation_id=generation_id)
     except GenerationError as e:  # OutOfMemory included: its message suggests what fits.

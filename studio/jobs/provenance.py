@@ -79,6 +79,8 @@ def source_type(engine_id: str) -> str:
     kind = (settings.STUDIO_ENGINE_CONFIGS.get(engine_id) or {}).get("kind", engine_id)
     if kind in NOT_AI_ENGINES:
         return provenance.ALGORITHMIC_MEDIA
+    if kind == "edit":  # A storyboard's export: shots joined, cards and text drawn.
+        return provenance.COMPOSITE_TRAINED_ALGORITHMIC_MEDIA
     return provenance.TRAINED_ALGORITHMIC_MEDIA
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from generation import video
 from generation.engines.enhance import plan_target
+from generation.longvideo import MAX_LONG_SECONDS, chain_kind, plan_segments
 from generation.prompting import compose_negative, compose_prompt, size_for
 from generation.spec import MODE_LABELS, SOURCE_SIZED_MODES, GenerationError, GenerationRequest
 from generation.upscale import DEFAULT_MODEL
@@ -110,14 +111,36 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
         )
     notes: list[str] = []
     wanted = max(1, round(intent.duration_s * intent.fps))
-    if not caps.min_frames <= caps.nearest_frames(wanted) <= caps.max_frames:
+    options: dict[str, Any] = {}
+    if caps.nearest_frames(wanted) > caps.max_frames and chain_kind(caps):
+        # Longer than one pass: chain segments of the longest pass (generation.longvideo).
+        if wanted > MAX_LONG_SECONDS * intent.fps:
+            raise GenerationError(
+                f"{info.label} chains clips up to {MAX_LONG_SECONDS} s; "
+                f"{intent.duration_s:g} s is longer.",
+                field="num_frames",
+            )
+        options = {"total_frames": wanted}
+        segment = caps.frames_at_most(caps.max_frames)
+        count = len(plan_segments(caps, wanted, segment))
+        how = (
+            "each extending the last"
+            if chain_kind(caps) == "extend"
+            else ("each from the last frame of the one before")
+        )
+        notes.append(
+            f"{info.label} makes up to {segment} frames in one pass: {wanted} frames "
+            f"({wanted / intent.fps:.1f} s) come from {count} chained segments, {how}."
+        )
+        wanted = segment
+    elif not caps.min_frames <= caps.nearest_frames(wanted) <= caps.max_frames:
         raise GenerationError(
             f"{info.label} makes {caps.min_frames}–{caps.max_frames} frames: at {intent.fps} fps "
             f"that is {caps.min_frames / intent.fps:.2f}–{caps.max_frames / intent.fps:.2f} s.",
             field="num_frames",
         )
     num_frames = caps.round_frames(wanted)
-    if num_frames != wanted:
+    if num_frames != wanted and not options:
         notes.append(
             f"{info.label} makes {caps.frame_rule}: {num_frames} frames "
             f"({num_frames / intent.fps:.2f} s) instead of {wanted}."
@@ -138,6 +161,7 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
         camera_motion=intent.camera_motion,
         style=intent.style_preset,
         image_path=image_path,
+        options=options,
     )
     # Limits apply to what the user wrote, not to the preset phrases we add.
     caps.validate(request.replace(prompt=intent.text.strip()), engine_label=info.label)

@@ -122,6 +122,33 @@ def generation_submit(
     # Limits apply to what the user wrote, not to the preset phrases composed around it.
     checked = request.replace(prompt=prompt.text.strip()) if prompt is not None else request
     info.capabilities.validate(checked, engine_label=info.label)
+    return generation_record(
+        project=project,
+        user=user,
+        engine_id=engine_id,
+        mode=request.mode,
+        recipe=request.to_dict(),
+        prompt=prompt,
+        notes=notes,
+        source_clip=source_clip,
+    )
+
+
+@transaction.atomic
+def generation_record(
+    *,
+    project: Project,
+    user: User | None,
+    engine_id: str,
+    mode: str,
+    recipe: dict,
+    prompt: Prompt | None = None,
+    notes: Iterable[str] = (),
+    source_clip: Clip | None = None,
+) -> Generation:
+    """Record a validated run under the team's quotas and fair share, and enqueue it once
+    committed. Every way of starting a job (a prompt, a derived clip, a storyboard's
+    export) comes through here."""
     # The team row is locked (on databases that can) so concurrent submits count each other.
     team = Team.objects.select_for_update().get(pk=project.team_id)
     quota_check(team=team)
@@ -131,8 +158,8 @@ def generation_submit(
         prompt=prompt,
         requested_by=user,
         engine=engine_id,
-        mode=request.mode,
-        recipe=request.to_dict(),
+        mode=mode,
+        recipe=recipe,
         notes=list(notes),
         source_clip=source_clip,
         dispatched_at=timezone.now() if dispatched else None,

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 
+from generation.longvideo import MAX_LONG_SECONDS
 from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from generation.spec import GenerationError
 from studio.jobs.engines import PROMPT_MODES, available_engines
@@ -50,7 +51,9 @@ class PromptForm(forms.ModelForm):
         initial=512,
         widget=forms.NumberInput(attrs={"list": "resolutions", "step": 16}),
     )
-    duration_s = forms.FloatField(label="Duration (s)", min_value=0.1, max_value=600, initial=2.0)
+    duration_s = forms.FloatField(
+        label="Duration (s)", min_value=0.1, max_value=MAX_LONG_SECONDS, initial=2.0
+    )
     fps = forms.IntegerField(label="FPS", min_value=1, max_value=120, initial=16)
     seed = forms.IntegerField(
         label="Seed",

@@ -147,6 +147,25 @@ def test_extend_an_uploaded_clip_of_ours_with_ltx(client):
     assert (width, height) == (32, 32) and count > 9
 
 
+def test_a_long_video_chains_ltx_passes_to_the_requested_length(client):
+    # 12 s at 24 fps is 288 frames; LTX makes at most 257 in one pass, so this chains.
+    long = client.videos.create(
+        prompt="a river through a canyon", model="ltx", seconds="12", size="32x32", extra_body=TINY
+    )
+    assert long.seconds == "12"
+    long = client.videos.poll(long.id, **POLL)
+    assert long.status == "completed", long.error
+    assert long.progress == 100
+    width, height, count = _frames(client.videos.download_content(long.id).content)
+    assert (width, height, count) == (32, 32, 288)
+    generation = Generation.objects.get(pk=long.id.removeprefix("video_"))
+    assert generation.recipe["options"]["total_frames"] == 288
+    assert any("chained segments" in note for note in generation.notes)
+    too_long = client.videos.create
+    with pytest.raises(openai.BadRequestError, match="between 0.05 and 120"):
+        too_long(prompt="a river", model="ltx", seconds="121", size="32x32", extra_body=TINY)
+
+
 def test_list_pages_newest_first_and_delete(client):
     made = [_animatic(client, f"shot {n}") for n in range(4)]
     page = client.videos.list(limit=2)

@@ -99,7 +99,8 @@ def test_engine_identity_and_capabilities():
     assert caps.modes == {"text_to_video", "image_to_video"}
     assert not caps.needs_gpu
     assert caps.default_fps == 24
-    assert caps.frames_ok(1) and caps.frames_ok(600) and not caps.frames_ok(601)
+    # Two minutes at its highest frame rate, rendered in one pass.
+    assert caps.frames_ok(1) and caps.frames_ok(7200) and not caps.frames_ok(7201)
 
 
 def test_capabilities_reject_oversized_width(engine):

@@ -137,7 +137,7 @@ def test_cancel_passes_through(tmp_path):
     ("kwargs", "field", "message"),
     [
         ({"total_frames": 0}, "total_frames", "positive"),
-        ({"total_frames": 24 * 60 + 1}, "total_frames", "limit is 1440 frames"),
+        ({"total_frames": 24 * 120 + 1}, "total_frames", "limit is 2880 frames"),
         ({"total_frames": 30, "segment_frames": 10}, "num_frames", r"8k\+1"),
         ({"total_frames": 30, "overlap": 0}, "overlap", "at least 1"),
     ],
@@ -197,3 +197,69 @@ def test_long_ltx_clip_in_three_segments(tiny_ltx_dir, tmp_path):
         engine, REQUEST, total_frames=25, progress=NullProgress(), workdir=tmp_path
     )
     assert np.array_equal(result.frames, again.frames)
+
+
+class ImageEngine(FileEngine):
+    """Image to video without extension: the first frame is the input image, as i2v models do."""
+
+    capabilities = Capabilities(
+        modes=frozenset({"text_to_video", "image_to_video"}),
+        min_size=16,
+        size_multiple=16,
+        min_frames=9,
+        frame_multiple=8,
+        frame_offset=1,
+        default_steps=3,
+    )
+
+    def generate(self, request, progress):
+        from PIL import Image
+
+        self.capabilities.validate(request)
+        self.requests.append(request)
+        progress.step(3, 3)
+        new = np.full((request.num_frames, request.height, request.width, 3), 0, np.uint8)
+        new[..., 1] = 10 * request.seed + 5
+        if request.mode == "image_to_video":
+            new[0] = np.asarray(Image.open(request.image_path).convert("RGB"))
+        return VideoResult(frames=new, fps=request.fps)
+
+
+def test_image_engines_continue_from_the_last_frame(tmp_path):
+    engine = ImageEngine()
+    result = generate_long(
+        engine, REQUEST, total_frames=30, progress=NullProgress(), workdir=tmp_path
+    )
+    assert result.num_frames == 30
+    modes = [r.mode for r in engine.requests]
+    assert modes[0] == "text_to_video" and set(modes[1:]) == {"image_to_video"}
+    # Segment 2 starts from segment 1's last frame, which appears once, not twice.
+    assert (result.frames[8, 0, 0, 1], result.frames[9, 0, 0, 1]) == (5, 15)
+    assert "last frame" in result.notes[-1]
+    assert not (tmp_path / "segments").exists()
+
+
+def test_a_failure_midway_keeps_finished_segments_and_resumes(tmp_path):
+    class FailThird(FileEngine):
+        def generate(self, request, progress):
+            if len(self.requests) == 2:
+                self.requests.append(request)
+                raise GenerationError("the GPU fell over")
+            return super().generate(request, progress)
+
+    failing = FailThird()
+    with pytest.raises(GenerationError, match="fell over"):
+        generate_long(failing, REQUEST, total_frames=30, progress=NullProgress(), workdir=tmp_path)
+    assert (tmp_path / "segments" / "segment-1.npy").exists()
+
+    resumed_engine = FileEngine()
+    resumed = generate_long(
+        resumed_engine, REQUEST, total_frames=30, progress=NullProgress(), workdir=tmp_path
+    )
+    # Only the segments after the two finished ones run again.
+    assert [r.seed for r in resumed_engine.requests] == [REQUEST.seed + 2, REQUEST.seed + 3]
+    fresh = generate_long(
+        FileEngine(), REQUEST, total_frames=30, progress=NullProgress(), workdir=tmp_path / "b"
+    )
+    assert np.array_equal(resumed.frames, fresh.frames)
+    assert "Resumed after 2" in resumed.notes[-1]

@@ -103,6 +103,8 @@ MEMBERS_GO = S("302 302 302 404 login 404")
 OWNER_ONLY = S("302 403 403 404 login 404")
 ANY_USER = S("200 200 200 200 login 200")
 STAFF_ONLY = S("404 404 404 404 login 200")
+EDITORS_GO = S("302 302 403 404 login 404")
+EDITORS_400 = S("400 400 403 404 login 404")  # an empty form, refused with a reason
 STAFF_GO = S("404 404 404 404 login 302")
 
 # name: (method, args(world), data(world), expected)
@@ -205,7 +207,43 @@ MATRIX = {
         None,
         STAFF_GO,
     ),
+    # Storyboards: members read; editors change and generate; viewers are refused.
+    "storyboard-list": ("get", lambda w: [w.project.pk], None, MEMBERS_READ),
+    "storyboard-detail": ("get", lambda w: [_board(w).pk], None, MEMBERS_READ),
+    "storyboard-delete": ("post", lambda w: [_board(w).pk], None, EDITORS_GO),
+    "shot-add": ("post", lambda w: [_board(w).pk], None, EDITORS_400),
+    "storyboard-reorder": ("post", lambda w: [_board(w).pk], None, EDITORS_400),
+    "storyboard-generate": ("post", lambda w: [_board(w).pk], None, EDITORS_GO),
+    "storyboard-export": ("post", lambda w: [_board(w).pk], None, EDITORS_400),
+    # The shot has no image: 404 for members too (a member with an image: test_storyboards).
+    "shot-image": ("get", lambda w: [_shot(w).pk], None, S("404 404 404 404 login 404")),
+    "shot-edit": ("post", lambda w: [_shot(w).pk], None, S("200 200 403 404 login 404")),
+    "shot-delete": ("post", lambda w: [_shot(w).pk], None, EDITORS_GO),
+    "shot-duplicate": ("post", lambda w: [_shot(w).pk], None, EDITORS_GO),
+    "shot-move": ("post", lambda w: [_shot(w).pk], None, EDITORS_400),
+    "shot-generate": ("post", lambda w: [_shot(w).pk], None, EDITORS_GO),
+    "take-choose": ("post", lambda w: [_take(w).pk], None, EDITORS_GO),
 }
+
+
+def _board(w):
+    from studio.storyboards.services import shot_add, storyboard_create
+
+    board = storyboard_create(
+        project=w.project, user=w.users["owner"], name="Secret board", engine="animatic"
+    )
+    shot_add(storyboard=board, data={"description": "a secret shot", "duration": 2})
+    return board
+
+
+def _shot(w):
+    return _board(w).shots.get()
+
+
+def _take(w):
+    from studio.storyboards.models import Take
+
+    return Take.objects.create(shot=_shot(w), generation=w.generation)
 
 
 def _policy_rule():

@@ -64,7 +64,7 @@ def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(
     [
         ({"text": ""}, "text", "Write a prompt"),
         ({"text": "x" * 2001}, "text", "2000"),
-        ({"duration_s": "100"}, "duration_s", "frames"),
+        ({"duration_s": "121"}, "duration_s", "less than or equal to 120"),
         ({"duration_s": "-1"}, "duration_s", "greater than or equal"),
         ({"fps": "500"}, "fps", "less than or equal"),
         ({"fps": "2"}, "fps", "fps is outside"),
