@@ -151,7 +151,8 @@ if env("STUDIO_S3_BUCKET"):
 # (only for storages without local files; access is still checked before the redirect).
 STUDIO_S3_REDIRECT = env_bool("STUDIO_S3_REDIRECT", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads above 2.5 MB (Django's default) stream to a temporary file, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -214,7 +214,7 @@ def _stored_upload(upload, project: Project) -> tuple[str, str]:
         raise ApiError(413, f"The video is larger than {mb} MB.", param="video")
     suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
     digest = hashlib.sha256()
-    for chunk in upload.chunks():
+    for chunk in upload.chunks(1 << 20):
         digest.update(chunk)
     upload.seek(0)
     name = default_storage.save(f"inputs/api/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
