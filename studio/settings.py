@@ -221,3 +221,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }
+
+# ---- Hostile input: failed-attempt throttling and the Content-Security-Policy ---------
+# (One block, kept together; deploy settings and SECRET_KEY live elsewhere in this file.)
+# Failed logins per account and per client address, and invalid API keys per address,
+# within a window from the first failure; past the limit: 429 with Retry-After. 0: off.
+STUDIO_LOGIN_FAILURES_PER_ACCOUNT = env_int("STUDIO_LOGIN_FAILURES_PER_ACCOUNT", 5)
+STUDIO_LOGIN_FAILURES_PER_IP = env_int("STUDIO_LOGIN_FAILURES_PER_IP", 20)
+STUDIO_LOGIN_FAILURE_WINDOW_S = env_int("STUDIO_LOGIN_FAILURE_WINDOW_S", 15 * 60)
+STUDIO_API_KEY_FAILURES_PER_IP = env_int("STUDIO_API_KEY_FAILURES_PER_IP", 20)
+STUDIO_API_KEY_FAILURE_WINDOW_S = env_int("STUDIO_API_KEY_FAILURE_WINDOW_S", 10 * 60)

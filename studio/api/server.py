@@ -142,7 +142,8 @@ ERRORS = {
     404: "No such video, model or project for this key (other teams' ids are not found either).",
     409: "A request with this Idempotency-Key is still being handled.",
     413: "The body or an upload is over the size limit.",
-    429: "The key's requests for this minute are spent; retry after Retry-After.",
+    429: "The key's requests for this minute are spent, or this address sent too many invalid "
+    "keys; retry after Retry-After.",
 }
 RATE_HEADERS = {
     "x-ratelimit-limit-requests": ("integer", "Requests this key may make a minute."),
