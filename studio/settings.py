@@ -231,3 +231,30 @@ STUDIO_LOGIN_FAILURES_PER_IP = env_int("STUDIO_LOGIN_FAILURES_PER_IP", 20)
 STUDIO_LOGIN_FAILURE_WINDOW_S = env_int("STUDIO_LOGIN_FAILURE_WINDOW_S", 15 * 60)
 STUDIO_API_KEY_FAILURES_PER_IP = env_int("STUDIO_API_KEY_FAILURES_PER_IP", 20)
 STUDIO_API_KEY_FAILURE_WINDOW_S = env_int("STUDIO_API_KEY_FAILURE_WINDOW_S", 10 * 60)
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this
+# origin only; no inline script or style anywhere (htmx's indicator style is in
+# studio.css, see the htmx-config meta tag in base.html); websockets back to this host.
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")  # fmt: skip
+# Media redirected to presigned S3 URLs loads from the bucket's origin.
+_MEDIA_ORIGINS = env_list("STUDIO_CSP_MEDIA_ORIGINS") or (
+    [env("STUDIO_S3_ENDPOINT_URL") or "https://*.amazonaws.com"] if STUDIO_S3_REDIRECT else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *_MEDIA_ORIGINS],
+        "media-src": [SELF, "blob:", *_MEDIA_ORIGINS],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
