@@ -50,6 +50,9 @@ EngineId = Annotated[
 ]
 
 SECONDS_TEXT = r"^\d+(\.\d+)?s?$"
+# The documented form of `seconds` as text: SECONDS_TEXT within the number's bounds
+# (0.05 to 600), so the document promises exactly what is accepted.
+SECONDS_PATTERN = r"^0*(600(\.0+)?|[1-5]\d\d(\.\d+)?|[1-9]\d?(\.\d+)?|0\.(0[5-9]|[1-9])\d*)s?$"
 
 
 class _AlsoAsText:
@@ -64,9 +67,9 @@ class _AlsoAsText:
     def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict:
         text = {
             "type": "string",
-            "pattern": SECONDS_TEXT,
+            "pattern": SECONDS_PATTERN,
             "examples": ["4", "4.5s"],
-            "description": "The same number as text, optionally ending in `s`.",
+            "description": "The same number as text (0.05 to 600), optionally ending in `s`.",
         }
         return {"anyOf": [handler(schema), text]}
 
