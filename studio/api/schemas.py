@@ -248,13 +248,20 @@ VideoInput = Annotated[
 ]
 
 
+def _any_of(schema: dict) -> None:
+    """Document a union as `anyOf`: a file part is also a string, so `oneOf` is untrue."""
+    if "oneOf" in schema:
+        schema["anyOf"] = schema.pop("oneOf")
+
+
 class DeriveVideo(BaseModel):
     """What extensions and edits share: a source video, given by id or uploaded."""
 
     prompt: Prompt
     video: VideoInput = Field(
         description='The video to work on: an MP4 file part, `{"id": "video_..."}` for a '
-        "completed video of this studio, or its id."
+        "completed video of this studio, or its id.",
+        json_schema_extra=_any_of,
     )
     model: EngineId | None = Field(
         None, description="It must support this mode; defaults to the first engine that does."
