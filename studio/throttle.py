@@ -51,10 +51,23 @@ def _key(limit: Limit, subject: str) -> str:
     return f"studio:throttle:{limit.kind}:{digest}"
 
 
-def _redis():
+_clients: dict = {}
+
+
+def redis_client():
+    """The process's Redis client for counters (throttles, the API's rate limit, idempotency).
+
+    django_rq makes a new client, with a new connection pool, on every call: a socket
+    opened (and greeted) per counter per request. One client per process keeps its pool.
+    It is keyed by django_rq's factory, so a test that swaps the factory gets its own.
+    """
     import django_rq
 
-    return django_rq.get_connection("default")
+    factory = django_rq.get_connection
+    client = _clients.get(factory)
+    if client is None:
+        client = _clients.setdefault(factory, factory("default"))
+    return client
 
 
 def retry_after(limit: Limit, subject: str) -> int | None:
@@ -62,7 +75,7 @@ def retry_after(limit: Limit, subject: str) -> int | None:
     if limit.failures <= 0:
         return None
     try:
-        conn = _redis()
+        conn = redis_client()
         key = _key(limit, subject)
         count = conn.get(key)
         if count is None or int(count) < limit.failures:
@@ -84,7 +97,7 @@ def record_failure(limit: Limit, subject: str) -> None:
     if limit.failures <= 0:
         return
     try:
-        pipe = _redis().pipeline()
+        pipe = redis_client().pipeline()
         key = _key(limit, subject)
         pipe.incr(key)
         pipe.expire(key, limit.window_s, nx=True)  # The window runs from the first failure.
@@ -95,7 +108,7 @@ def record_failure(limit: Limit, subject: str) -> None:
 
 def clear(limit: Limit, subject: str) -> None:
     try:
-        _redis().delete(_key(limit, subject))
+        redis_client().delete(_key(limit, subject))
     except Exception:
         logger.warning("Could not clear a failure counter: Redis did not answer", exc_info=True)
 

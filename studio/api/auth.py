@@ -4,7 +4,6 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import django_rq
 from django.conf import settings
 from ninja.security.base import AuthBase
 
@@ -106,7 +105,7 @@ def rate_limit(caller: Caller) -> dict[str, str]:
     window = int(now // 60)
     redis_key = f"studio:api:rate:{caller.key.pk}:{window}"
     try:
-        conn = django_rq.get_connection("default")
+        conn = throttle.redis_client()
         pipe = conn.pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, 120)
