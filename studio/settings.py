@@ -232,8 +232,8 @@ STUDIO_LOGIN_FAILURE_WINDOW_S = env_int("STUDIO_LOGIN_FAILURE_WINDOW_S", 15 * 60
 STUDIO_API_KEY_FAILURES_PER_IP = env_int("STUDIO_API_KEY_FAILURES_PER_IP", 20)
 STUDIO_API_KEY_FAILURE_WINDOW_S = env_int("STUDIO_API_KEY_FAILURE_WINDOW_S", 10 * 60)
 # SQLite in WAL mode: readers (lists, key lookups) no longer wait for a writer's lock,
-# and a commit is not an fsync. Under 20 creating and 50 listing API clients this took
-# list p95 from 1.1 s to (see bench/README.md).
+# and a commit is not an fsync (bench/api_load.py: creates 4 -> 15 a second, no more
+# "database is locked" 500s; see bench/README.md).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"]["init_command"] = (
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
