@@ -8,6 +8,9 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
 
+BODY_MESSAGE_BYTES = 1 << 20
+
+
 def _daphne_keeps_form_bodies_on_disk() -> None:
     """Stop daphne's Twisted request from parsing multipart bodies that Django parses anyway.
 
@@ -31,6 +34,11 @@ def _daphne_keeps_form_bodies_on_disk() -> None:
         def __init__(self, *args, **kwargs):
             kwargs["parsePOSTFormSubmission"] = False
             super().__init__(*args, **kwargs)
+            # daphne hands a body to the app in one loop on the event loop: in 8 KB
+            # messages, a 50 MB upload stalled every other request for 70 ms; in 1 MB
+            # ones, 9 ms. Its command line has no option for this server-wide size.
+            if self.server.request_buffer_size < BODY_MESSAGE_BYTES:
+                self.server.request_buffer_size = BODY_MESSAGE_BYTES
 
     http_protocol.WebRequest = WebRequest  # type: ignore[misc]
 
