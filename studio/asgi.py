@@ -7,7 +7,6 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
-
 BODY_MESSAGE_BYTES = 1 << 20
 
 
