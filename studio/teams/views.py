@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
@@ -30,7 +31,43 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
-class LoginForm(AuthenticationForm):
+class ThrottledLogin:
+    """A login form whose failures count per account and per client address.
+
+    Past either limit the form refuses every attempt, the right password included, until
+    the window ends (`retry_after` says when), so guessing gains nothing.
+    """
+
+    retry_after: int | None = None
+
+    def _limits(self):
+        account, address = throttle.login_limits()
+        return [
+            (account, self.data.get("username", "")),
+            (address, throttle.client_address(self.request)),
+        ]
+
+    def clean(self):
+        self.retry_after = throttle.blocked(self._limits())
+        if self.retry_after is not None:
+            raise ValidationError(
+                f"Too many failed logins. Try again in {throttle.wait_words(self.retry_after)}, "
+                "or ask the studio's administrator to reset your password.",
+                code="throttled",
+            )
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            for limit, subject in self._limits():
+                throttle.record_failure(limit, subject)
+            raise
+        if self.get_user() is not None:
+            account, _ = throttle.login_limits()
+            throttle.clear(account, self.get_user().get_username())
+        return cleaned
+
+
+class LoginForm(ThrottledLogin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "suspended": "This account is suspended. Ask the studio's administrator to restore it.",
@@ -46,38 +83,18 @@ class LoginForm(AuthenticationForm):
         return super().get_invalid_login_error()
 
 
+class AdminLoginForm(ThrottledLogin, AdminAuthenticationForm):
+    """The admin's login, limited like the studio's (it checks the same passwords)."""
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login, with failed attempts limited per account and per client address."""
+    """Django's login with LoginForm; a refused attempt past the limits answers 429."""
 
     form_class = LoginForm
 
-    def _limits(self):
-        account, address = throttle.login_limits()
-        username = self.request.POST.get("username", "")
-        return [(account, username), (address, throttle.client_address(self.request))]
-
-    def post(self, request, *args, **kwargs):
-        wait = throttle.blocked(self._limits())
-        if wait is not None:
-            form = self.form_class(request, initial={"username": request.POST.get("username")})
-            message = (
-                f"Too many failed logins. Try again in {throttle.wait_words(wait)}, "
-                "or ask the studio's administrator to reset your password."
-            )
-            response = self.render_to_response(
-                self.get_context_data(form=form, throttled=message), status=429
-            )
-            response["Retry-After"] = str(wait)
-            return response
-        return super().post(request, *args, **kwargs)
-
     def form_invalid(self, form):
-        if form.data.get("username") and form.data.get("password"):
-            for limit, subject in self._limits():
-                throttle.record_failure(limit, subject)
-        return super().form_invalid(form)
-
-    def form_valid(self, form):
-        account, _ = throttle.login_limits()
-        throttle.clear(account, form.get_user().get_username())
-        return super().form_valid(form)
+        response = super().form_invalid(form)
+        if form.retry_after is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response

@@ -91,3 +91,17 @@ def test_invalid_api_keys_are_limited_per_address(client, alice, limits):
     assert refused.json()["error"]["type"] == "rate_limit_error"
     assert 0 < int(refused["Retry-After"]) <= limits.STUDIO_API_KEY_FAILURE_WINDOW_S
     assert call(good, ip="10.0.0.2").status_code == 200
+
+
+def test_the_admin_login_is_limited_too(client, limits, django_user_model):
+    django_user_model.objects.create_user("root", password="root-pass-123", is_staff=True)
+    for _ in range(3):
+        response = client.post(
+            "/admin/login/", {"username": "root", "password": WRONG}, REMOTE_ADDR="10.0.0.1"
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/admin/login/", {"username": "root", "password": "root-pass-123"}, REMOTE_ADDR="10.0.0.1"
+    )
+    assert response.status_code == 200 and "Too many failed logins" in response.text
+    assert "_auth_user_id" not in client.session
