@@ -11,6 +11,8 @@ import contextlib
 import json
 import math
 import os
+import re
+import stat
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -123,38 +125,93 @@ def encode_mp4(
             container.close()
 
 
+# The demuxers a video may be read with: one self-contained file apiece. Playlists (HLS, DASH), concat lists, image sequences and
+# the rest name other files or URLs for FFmpeg to open, so a file is only handed to
+# FFmpeg once its first bytes say it is one of these, and with its format forced.
+ALLOWED_FORMATS = frozenset({"mov", "matroska"})
+FORMAT_WORDS = "MP4, MOV, WebM or MKV"
+_MP4_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid"}
+_EBML = b"\x1a\x45\xdf\xa3"
+# Only the `file` protocol, for the one file named; MOV's references to other files off.
+_OPEN_OPTIONS = {"protocol_whitelist": "file", "enable_drefs": "0"}
+
+
+def _sniff(head: bytes) -> str | None:
+    """The demuxer for a file starting with `head`, or None if it is none we allow."""
+    if len(head) >= 8 and head[4:8] in _MP4_BOXES:
+        return "mov"
+    if head.startswith(_EBML):
+        return "matroska"
+    return None
+
+
+def _reason(exc: BaseException, name: str) -> str:
+    """What went wrong, without the file's path (FFmpeg and the OS quote it)."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = str(text).replace(name, Path(name).name)
+    return re.sub(r"(?:file:)?/[^\s'\"]+", lambda m: Path(m.group(0)).name, text)
+
+
+def _unreadable(name: str, why: str) -> GenerationError:
+    return GenerationError(f"{Path(name).name} is not a readable video{why}", field="video_path")
+
+
 def _open(path: str | os.PathLike[str]) -> Any:
+    """Open a video for reading: a regular MP4/MOV or Matroska/WebM file, and nothing else.
+
+    The format is read from the first bytes here and forced on FFmpeg, which may then
+    open only this one file, so a playlist naming other files is refused before any
+    demuxer sees it.
+    """
     import av
 
-    name = os.fspath(path)
+    name = os.path.abspath(os.fspath(path))
     try:
-        if os.path.getsize(name) == 0:
-            raise GenerationError(f"{Path(name).name} is not a readable video: the file is empty.")
-        container = av.open(name, mode="r")
-    except GenerationError as exc:
-        exc.field = "video_path"
-        raise
+        with open(name, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise _unreadable(name, ": it is not a regular file.")
+            head = f.read(16)
     except FileNotFoundError:
+        raise _unreadable(name, ": the file does not exist.") from None
+    except OSError as exc:
+        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+    if not head:
+        raise _unreadable(name, ": the file is empty.")
+    fmt = _sniff(head)
+    if fmt is None:
         raise GenerationError(
-            f"{Path(name).name} is not a readable video: the file does not exist.",
+            f"{Path(name).name} is not a readable video: send an {FORMAT_WORDS} file "
+            "(playlists, lists and images are refused).",
             field="video_path",
-        ) from None
+            code="unsupported_format",
+        )
+    try:
+        container = av.open(f"file:{name}", mode="r", format=fmt, options=dict(_OPEN_OPTIONS))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise GenerationError(
-            f"{Path(name).name} is not a readable video ({exc}).", field="video_path"
-        ) from None
+        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+    if container.format.name.split(",")[0] not in ALLOWED_FORMATS:
+        container.close()
+        raise _unreadable(name, f": FFmpeg read it as {container.format.name}.")
     if not container.streams.video:
         container.close()
-        raise GenerationError(
-            f"{Path(name).name} is not a readable video: it has no video stream.",
-            field="video_path",
-        )
+        raise _unreadable(name, ": it has no video stream.")
     return container
 
 
 def _info(container: Any, name: str) -> VideoInfo:
+    import av
+
+    try:
+        return _read_info(container, name)
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+
+
+def _read_info(container: Any, name: str) -> VideoInfo:
     stream = container.streams.video[0]
     ctx = stream.codec_context
+    if ctx is None or not ctx.width or not ctx.height:
+        raise _unreadable(name, ": its video stream has no picture size.")
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     fps = float(rate) if rate else 0.0
     num_frames = int(stream.frames or 0)
@@ -168,10 +225,8 @@ def _info(container: Any, name: str) -> VideoInfo:
         duration = container.duration / 1_000_000
     else:
         duration = num_frames / fps if fps else 0.0
-    if num_frames == 0 or not ctx.width or not ctx.height:
-        raise GenerationError(
-            f"{Path(name).name} is not a readable video: it has no frames.", field="video_path"
-        )
+    if num_frames == 0:
+        raise _unreadable(name, ": it has no frames.")
     return VideoInfo(
         width=int(ctx.width),
         height=int(ctx.height),
@@ -213,9 +268,7 @@ def read_video(
                     break
         except av.FFmpegError as exc:
             if not frames:
-                raise GenerationError(
-                    f"{Path(name).name} is not a readable video ({exc}).", field="video_path"
-                ) from None
+                raise _unreadable(name, f" ({_reason(exc, name)}).") from None
     finally:
         container.close()
     if not frames:

@@ -188,7 +188,8 @@ if env("STUDIO_S3_BUCKET"):
 # (only for storages without local files; access is still checked before the redirect).
 STUDIO_S3_REDIRECT = env_bool("STUDIO_S3_REDIRECT", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads above 2.5 MB (Django's default) stream to a temporary file, never into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -271,4 +272,48 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
+}
+
+# ---- Hostile input: failed-attempt throttling and the Content-Security-Policy ---------
+# (One block, kept together; deploy settings and SECRET_KEY live elsewhere in this file.)
+# Failed logins per account and per client address, and invalid API keys per address,
+# within a window from the first failure; past the limit: 429 with Retry-After. 0: off.
+STUDIO_LOGIN_FAILURES_PER_ACCOUNT = env_int("STUDIO_LOGIN_FAILURES_PER_ACCOUNT", 5)
+STUDIO_LOGIN_FAILURES_PER_IP = env_int("STUDIO_LOGIN_FAILURES_PER_IP", 20)
+STUDIO_LOGIN_FAILURE_WINDOW_S = env_int("STUDIO_LOGIN_FAILURE_WINDOW_S", 15 * 60)
+STUDIO_API_KEY_FAILURES_PER_IP = env_int("STUDIO_API_KEY_FAILURES_PER_IP", 20)
+STUDIO_API_KEY_FAILURE_WINDOW_S = env_int("STUDIO_API_KEY_FAILURE_WINDOW_S", 10 * 60)
+# SQLite in WAL mode: readers (lists, key lookups) no longer wait for a writer's lock,
+# and a commit is not an fsync (bench/api_load.py: creates 4 -> 15 a second, no more
+# "database is locked" 500s; see bench/README.md).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"]["init_command"] = (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    )
+# Content-Security-Policy (django-csp): scripts, styles and everything else from this
+# origin only; no inline script or style anywhere (htmx's indicator style is in
+# studio.css, see the htmx-config meta tag in base.html); websockets back to this host.
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")  # fmt: skip
+# Media redirected to presigned S3 URLs loads from the bucket's origin.
+_MEDIA_ORIGINS = env_list("STUDIO_CSP_MEDIA_ORIGINS") or (
+    [env("STUDIO_S3_ENDPOINT_URL") or "https://*.amazonaws.com"] if STUDIO_S3_REDIRECT else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:", *_MEDIA_ORIGINS],
+        "media-src": [SELF, "blob:", *_MEDIA_ORIGINS],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }

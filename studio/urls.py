@@ -20,7 +20,7 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("signup/", teams.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", teams.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/", workspace.project_list, name="project-list"),
     path("projects/<int:pk>/", workspace.project_detail, name="project-detail"),

@@ -4,10 +4,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-import django_rq
 from django.conf import settings
 from ninja.security.base import AuthBase
 
+from studio import throttle
 from studio.keys.models import ApiKey
 from studio.keys.services import api_key_digest, api_key_mark_used
 from studio.projects.models import Project
@@ -56,6 +56,23 @@ def authenticate(request) -> Caller:
             "Create a key on the studio's API keys page.",
             code="missing_api_key",
         )
+    limit, address = throttle.api_key_limit(), throttle.client_address(request)
+    wait = throttle.retry_after(limit, address)
+    if wait is not None:
+        raise ApiError(
+            429,
+            f"Too many invalid API keys from this address; try again in {wait} s.",
+            code="too_many_invalid_keys",
+            headers={"Retry-After": str(wait)},
+        )
+    try:
+        return _caller_of(raw)
+    except ApiError:
+        throttle.record_failure(limit, address)
+        raise
+
+
+def _caller_of(raw: str) -> Caller:
     key = (
         ApiKey.objects.select_related("team", "created_by")
         .filter(digest=api_key_digest(raw))
@@ -88,7 +105,7 @@ def rate_limit(caller: Caller) -> dict[str, str]:
     window = int(now // 60)
     redis_key = f"studio:api:rate:{caller.key.pk}:{window}"
     try:
-        conn = django_rq.get_connection("default")
+        conn = throttle.redis_client()
         pipe = conn.pipeline()
         pipe.incr(redis_key)
         pipe.expire(redis_key, 120)

@@ -51,6 +51,9 @@ EngineId = Annotated[
 ]
 
 SECONDS_TEXT = r"^\d+(\.\d+)?s?$"
+# The documented form of `seconds` as text: SECONDS_TEXT within the number's bounds
+# (0.05 to 120), so the document promises exactly what is accepted.
+SECONDS_PATTERN = r"^0*(120(\.0+)?|1[01]\d(\.\d+)?|[1-9]\d?(\.\d+)?|0\.(0[5-9]|[1-9])\d*)s?$"
 
 
 class _AlsoAsText:
@@ -65,9 +68,9 @@ class _AlsoAsText:
     def __get_pydantic_json_schema__(self, schema: Any, handler: Any) -> dict:
         text = {
             "type": "string",
-            "pattern": SECONDS_TEXT,
+            "pattern": SECONDS_PATTERN,
             "examples": ["4", "4.5s"],
-            "description": "The same number as text, optionally ending in `s`.",
+            "description": "The same number as text (0.05 to 120), optionally ending in `s`.",
         }
         return {"anyOf": [handler(schema), text]}
 
@@ -246,13 +249,20 @@ VideoInput = Annotated[
 ]
 
 
+def _any_of(schema: dict) -> None:
+    """Document a union as `anyOf`: a file part is also a string, so `oneOf` is untrue."""
+    if "oneOf" in schema:
+        schema["anyOf"] = schema.pop("oneOf")
+
+
 class DeriveVideo(BaseModel):
     """What extensions and edits share: a source video, given by id or uploaded."""
 
     prompt: Prompt
     video: VideoInput = Field(
         description='The video to work on: an MP4 file part, `{"id": "video_..."}` for a '
-        "completed video of this studio, or its id."
+        "completed video of this studio, or its id.",
+        json_schema_extra=_any_of,
     )
     model: EngineId | None = Field(
         None, description="It must support this mode; defaults to the first engine that does."

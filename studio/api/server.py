@@ -16,6 +16,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
+from ninja.parser import Parser
 
 from .errors import ApiError, error_response, validation_error
 from .schemas import Error, form_schema
@@ -23,10 +24,30 @@ from .schemas import Error, form_schema
 logger = logging.getLogger(__name__)
 
 
+class StudioParser(Parser):
+    """ninja's parser, refusing a query parameter sent twice instead of keeping the last.
+
+    No /v1 parameter is a list, so `?limit=abc&limit=` is a client's mistake to report,
+    not a page of 20.
+    """
+
+    def parse_querydict(self, data, list_fields, request):
+        for key in data:
+            if key not in list_fields and len(data.getlist(key)) > 1:
+                raise ApiError(
+                    400,
+                    f"The query parameter '{key}' was given more than once; send it once.",
+                    param=key,
+                    code="invalid_value",
+                )
+        return super().parse_querydict(data, list_fields, request)
+
+
 class StudioApi(NinjaAPI):
     """A NinjaAPI that answers as OpenAI's API does."""
 
     def __init__(self, **kwargs: Any):
+        kwargs.setdefault("parser", StudioParser())
         super().__init__(**kwargs)
         self.add_decorator(_rate_limit_headers, mode="view")
 
@@ -142,7 +163,8 @@ ERRORS = {
     404: "No such video, model or project for this key (other teams' ids are not found either).",
     409: "A request with this Idempotency-Key is still being handled.",
     413: "The body or an upload is over the size limit.",
-    429: "The key's requests for this minute are spent; retry after Retry-After.",
+    429: "The key's requests for this minute are spent, or this address sent too many invalid "
+    "keys; retry after Retry-After.",
 }
 RATE_HEADERS = {
     "x-ratelimit-limit-requests": ("integer", "Requests this key may make a minute."),

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import django_rq
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -29,6 +28,7 @@ from studio.projects.services import project_create
 from studio.prompts.services import prompt_submit
 from studio.prompts.validators import validate_image_upload
 from studio.teams.models import Team
+from studio.throttle import redis_client
 
 from .auth import Caller
 from .errors import ApiError
@@ -99,15 +99,16 @@ def caller_project(caller: Caller, wanted: int | None) -> Project:
                 code="not_found",
             )
         return project
+    api_projects = Project.objects.filter(
+        team_id=caller.key.team_id, name=API_PROJECT_NAME
+    ).order_by("pk")
+    project = api_projects.first()  # A plain read: on SQLite a lock would serialise creates.
+    if project is not None:
+        return project
     with transaction.atomic():
         # Lock the team row so two first calls at once make one API project, not two.
         Team.objects.select_for_update().filter(pk=caller.key.team_id).first()
-        project = (
-            Project.objects.filter(team_id=caller.key.team_id, name=API_PROJECT_NAME)
-            .order_by("pk")
-            .first()
-        )
-        return project or project_create(
+        return api_projects.first() or project_create(
             team=caller.key.team, name=API_PROJECT_NAME, user=caller.user
         )
 
@@ -219,7 +220,7 @@ def _stored_upload(upload, project: Project) -> tuple[str, str]:
         raise ApiError(413, f"The video is larger than {mb} MB.", param="video")
     suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
     digest = hashlib.sha256()
-    for chunk in upload.chunks():
+    for chunk in upload.chunks(1 << 20):
         digest.update(chunk)
     upload.seek(0)
     name = default_storage.save(f"inputs/api/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
@@ -358,9 +359,7 @@ def _remember_deleted(generation: Generation) -> None:
     """
     place = {"queued_at": generation.queued_at.isoformat(), "project_id": generation.project_id}
     try:
-        django_rq.get_connection("default").set(
-            _tombstone_key(generation.pk), json.dumps(place), ex=TOMBSTONE_TTL_S
-        )
+        redis_client().set(_tombstone_key(generation.pk), json.dumps(place), ex=TOMBSTONE_TTL_S)
     except Exception:
         logger.warning("Could not record the list position of a deleted video", exc_info=True)
 
@@ -377,7 +376,7 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
     if found is not None:
         return found, pk
     try:
-        raw = django_rq.get_connection("default").get(_tombstone_key(pk))
+        raw = redis_client().get(_tombstone_key(pk))
     except Exception:
         raw = None
     if raw:
@@ -389,11 +388,7 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
 
 def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], bool]:
     """A page of the caller's videos by creation time, and whether more follow it."""
-    items = (
-        Generation.objects.shown_to(caller.user)
-        .filter(project__in=caller.projects())
-        .select_related("prompt", "source_clip", "clip")
-    )
+    items = Generation.objects.shown_to(caller.user).filter(project__in=caller.projects())
     if query.after:
         queued_at, pk = list_cursor(caller, query.after)
         if query.order == "desc":
@@ -405,8 +400,12 @@ def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], b
                 queued_at=queued_at, pk__gt=pk
             )
     sort = ("-queued_at", "-pk") if query.order == "desc" else ("queued_at", "pk")
-    page = list(items.order_by(*sort)[: query.limit + 1])
-    return page[: query.limit], len(page) > query.limit
+    # Sort only the ids, then load the page's rows: sorting whole rows (recipes and all)
+    # of every video the key can see made a list cost 15 ms of SQLite at 2,000 videos.
+    ids = list(items.order_by(*sort).values_list("pk", flat=True)[: query.limit + 1])
+    rows = Generation.objects.select_related("prompt", "source_clip", "clip").in_bulk(ids)
+    page = [rows[pk] for pk in ids if pk in rows]
+    return page[: query.limit], len(ids) > query.limit
 
 
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -422,7 +421,7 @@ def idempotent(caller: Caller, token: str, make: Callable[[], Generation]) -> Ge
         return make()
     slot = f"studio:api:idem:{caller.key.pk}:{hashlib.sha256(token.encode()).hexdigest()}"
     try:
-        conn = django_rq.get_connection("default")
+        conn = redis_client()
         claimed = conn.set(slot, "pending", nx=True, ex=IDEMPOTENCY_TTL_S)
     except Exception:
         logger.warning("Idempotency is off: Redis did not answer", exc_info=True)

@@ -1,6 +1,10 @@
 from django.contrib import admin
 
 from studio.teams.models import Invitation, Membership, Team
+from studio.teams.views import AdminLoginForm
+
+# The admin's login counts failures like the studio's (studio/throttle.py).
+admin.site.login_form = AdminLoginForm
 
 
 class MembershipInline(admin.TabularInline):
