@@ -155,7 +155,7 @@ def _last_page(page: str, clips: list[int]) -> str:
 
 def _active(project):
     try:
-        from studio.workspace.views import active_generations
+        from studio.jobs.selectors import active_generations
     except ImportError:
         from datetime import timedelta
 

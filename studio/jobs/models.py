@@ -86,7 +86,14 @@ class Generation(models.Model):
 
     class Meta:
         ordering = ["-queued_at"]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["project", "-queued_at"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            # The job list (active and recently failed runs) and the API's keyset pages:
+            # both read one project's rows in order without touching the others.
+            models.Index(fields=["project", "status", "finished_at"], name="gen_project_status"),
+            models.Index(fields=["project", "queued_at", "id"], name="gen_project_queued"),
+            models.Index(fields=["queued_at", "id"], name="gen_queued"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.engine} {self.mode} {self.status}"
@@ -158,6 +165,10 @@ class Clip(models.Model):
         # The table kept its name when the model moved here from the gallery app.
         db_table = "gallery_clip"
         ordering = ["-created_at"]
+        # Gallery pages walk this index newest first (keyset pagination), at any depth.
+        indexes = [
+            models.Index(fields=["project", "created_at", "id"], name="clip_project_created")
+        ]
 
     def __str__(self) -> str:
         return f"Clip {self.pk} ({self.width}×{self.height}, {self.num_frames} frames)"

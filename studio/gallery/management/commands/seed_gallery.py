@@ -108,77 +108,85 @@ def seed_clips(*, project: Project, user: User, template: Clip, n: int, rng: ran
         "spritesheet": template.spritesheet.name,
         "frames_sha256": template.frames_sha256,
     }
-    made: list[int] = []
+    base: list[int] = []  # Indexes of clips made from a prompt, which derived ones pick from.
+    pks: dict[int, int] = {}
     with _explicit_timestamps():
         for start in range(0, n, BATCH):
             rows = []
             for k in range(start, min(n, start + BATCH)):
                 at = now - timedelta(seconds=37 * (n - k))
-                derived = made and rng.random() < DERIVED_SHARE
                 w, h = rng.choice(SIZES)
-                fps = rng.choice((8, 12, 16, 24))
-                frames = rng.choice((17, 24, 33, 49))
                 text = f"{rng.choice(SUBJECTS)}, {rng.choice(SETTINGS)}"
                 request = GenerationRequest(
-                    prompt=text, width=w, height=h, num_frames=frames, fps=fps,
-                    seed=rng.randrange(2**31), camera_motion=rng.choice(motions),
-                    style=rng.choice(styles),
+                    prompt=text, width=w, height=h, num_frames=rng.choice((17, 24, 33, 49)),
+                    fps=rng.choice((8, 12, 16, 24)), seed=rng.randrange(2**31),
+                    camera_motion=rng.choice(motions), style=rng.choice(styles),
                 )  # fmt: skip
-                parent = rng.choice(made[-500:]) if derived else None
-                if parent:
+                parent = None
+                if base and rng.random() < DERIVED_SHARE:
+                    parent = rng.choice(base[-500:])
                     mode = rng.choice(("interpolate", "upscale"))
                     request = request.replace(mode=mode, prompt="", camera_motion="static")
-                rows.append((at, text, request, parent))
-            prompts = Prompt.objects.bulk_create(
-                Prompt(
-                    project=project,
-                    author=user,
-                    text=text,
-                    camera_motion=r.camera_motion,
-                    style_preset=r.style,
-                    width=r.width,
-                    height=r.height,
-                    duration_s=round(r.num_frames / r.fps, 2),
-                    fps=r.fps,
-                    seed=r.seed,
-                    engine="animatic",
-                    created_at=at,
-                )  # fmt: skip
-                for at, text, r, parent in rows
-                if not parent
-            )
-            prompt_iter = iter(prompts)
-            generations = Generation.objects.bulk_create(
-                Generation(
-                    project=project,
-                    prompt=None if parent else next(prompt_iter),
-                    source_clip_id=parent,
-                    requested_by=user,
-                    engine="enhance" if parent else "animatic",
-                    mode=r.mode,
-                    recipe=r.to_dict(),
-                    status=Generation.Status.SUCCEEDED,
-                    step=r.num_frames,
-                    total_steps=r.num_frames,
-                    attempts=1,
-                    queued_at=at,
-                    started_at=at,
-                    finished_at=at + timedelta(seconds=3),
-                )  # fmt: skip
-                for at, text, r, parent in rows
-            )
-            clips = Clip.objects.bulk_create(
-                Clip(
-                    generation=g,
-                    project=project,
-                    width=r.width,
-                    height=r.height,
-                    fps=r.fps,
-                    num_frames=r.num_frames,
-                    parent_clip_id=parent,
-                    created_at=at + timedelta(seconds=3),
-                    **files,
-                )  # fmt: skip
-                for g, (at, text, r, parent) in zip(generations, rows, strict=True)
-            )
-            made.extend(c.pk for c in clips)
+                else:
+                    base.append(k)
+                rows.append((k, at, text, request, parent))
+            # Clips made from prompts first, so the derived ones can point at them.
+            for derived in (False, True):
+                part = [row for row in rows if (row[4] is not None) == derived]
+                for row, clip in zip(part, _create(project, user, files, part, pks), strict=True):
+                    pks[row[0]] = clip.pk
+
+
+def _create(project: Project, user: User, files: dict, rows: list, pks: dict) -> list[Clip]:
+    prompts = Prompt.objects.bulk_create(
+        Prompt(
+            project=project,
+            author=user,
+            text=text,
+            camera_motion=r.camera_motion,
+            style_preset=r.style,
+            width=r.width,
+            height=r.height,
+            duration_s=round(r.num_frames / r.fps, 2),
+            fps=r.fps,
+            seed=r.seed,
+            engine="animatic",
+            created_at=at,
+        )  # fmt: skip
+        for k, at, text, r, parent in rows
+        if parent is None
+    )
+    prompt_iter = iter(prompts)
+    generations = Generation.objects.bulk_create(
+        Generation(
+            project=project,
+            prompt=None if parent is not None else next(prompt_iter),
+            source_clip_id=pks[parent] if parent is not None else None,
+            requested_by=user,
+            engine="enhance" if parent is not None else "animatic",
+            mode=r.mode,
+            recipe=r.to_dict(),
+            status=Generation.Status.SUCCEEDED,
+            step=r.num_frames,
+            total_steps=r.num_frames,
+            attempts=1,
+            queued_at=at,
+            started_at=at,
+            finished_at=at + timedelta(seconds=3),
+        )  # fmt: skip
+        for k, at, text, r, parent in rows
+    )
+    return Clip.objects.bulk_create(
+        Clip(
+            generation=g,
+            project=project,
+            width=r.width,
+            height=r.height,
+            fps=r.fps,
+            num_frames=r.num_frames,
+            parent_clip_id=g.source_clip_id,
+            created_at=at + timedelta(seconds=3),
+            **files,
+        )  # fmt: skip
+        for g, (k, at, text, r, parent) in zip(generations, rows, strict=True)
+    )
