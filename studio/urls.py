@@ -23,6 +23,7 @@ urlpatterns = [
     path("projects/<int:pk>/", workspace.project_detail, name="project-detail"),
     path("projects/<int:pk>/generate/", workspace.generate, name="generate"),
     path("generations/<uuid:pk>/", jobs.generation_detail, name="generation-detail"),
+    path("generations/<uuid:pk>/preview.jpg", jobs.generation_preview, name="generation-preview"),
     path("generations/<uuid:pk>/cancel/", jobs.generation_cancel_view, name="generation-cancel"),
     path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
     path("clips/<int:pk>/video.mp4", gallery.clip_video, name="clip-video"),

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from generation.spec import GenerationRequest
+from studio.jobs.live import preview_store
 from studio.jobs.models import Clip
 from studio.jobs.services import generation_submit
 
@@ -32,6 +33,7 @@ def alice_things(alice, alice_project, redis_conn, tmp_path):
         fps=8,
         num_frames=2,
     )
+    preview_store(g, b"\xff\xd8\xff", 1)  # the running card's latest frame
     return alice_project, g, clip
 
 
@@ -41,6 +43,7 @@ def urls(project, g, clip):
         ("post", reverse("generate", args=[project.pk])),
         ("get", reverse("generation-detail", args=[g.pk])),
         ("post", reverse("generation-cancel", args=[g.pk])),
+        ("get", reverse("generation-preview", args=[g.pk])),
         ("get", reverse("clip-detail", args=[clip.pk])),
         ("get", reverse("clip-video", args=[clip.pk])),
         ("get", reverse("clip-poster", args=[clip.pk])),
