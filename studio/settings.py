@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "studio.middleware.GZipTextMiddleware",  # see "Light pages" below
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,6 +117,22 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = True
+# Light pages (issue 14), in one place:
+# - Static files: `collectstatic` (scripts/run.sh, the Dockerfile) writes content-hashed
+#   names and gzip/brotli copies; WhiteNoise serves hashed names with a ten-year
+#   `immutable` max-age, so a page load asks for no static file twice. A file never
+#   collected (tests, a fresh checkout) keeps its plain name (studio/static.py).
+# - HTML and JSON: GZipMiddleware for text types only (media keeps its byte ranges; WhiteNoise
+#   answers static files before it with its own compressed copies). BREACH needs a
+#   secret reflected in a compressed body next to attacker-chosen text: our pages carry the
+#   CSRF token, which Django masks afresh on every response, and Django's GZipMiddleware
+#   pads each response by a random length ("Heal the Breach"). No page carries a fixed
+#   secret: the API-keys page shows a new key once, in the one response to the POST that
+#   made it, so it cannot be guessed byte by byte across requests. Keep it that way.
+# - Media: studio/media.py answers with ETag and Last-Modified, honours If-None-Match and
+#   If-Modified-Since (304) and lets callers give clip files a long max-age (their names
+#   never change); gallery cards use ~320 px thumbnails, lazy-loaded.
+WHITENOISE_MAX_AGE = 3600  # unhashed names (finders in development) only
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Media lives on local disk under MEDIA_ROOT unless STUDIO_S3_BUCKET names a bucket on
 # S3 or an S3-compatible service (MinIO, R2, ...). Either way code goes through Django's
@@ -123,7 +140,8 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
     # No OPTIONS: FileSystemStorage follows MEDIA_ROOT, also when tests override it.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed, pre-compressed static files: see "Light pages" above.
+    "staticfiles": {"BACKEND": "studio.static.StaticFilesStorage"},
 }
 if env("STUDIO_S3_BUCKET"):
     # Unset values are left out, so boto3's own chain applies (AWS_* variables, an IAM role).

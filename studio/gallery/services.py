@@ -1,7 +1,9 @@
 """Writes that make new clips from a clip (transformations, remixes) and the gallery's pages."""
 
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -146,3 +148,28 @@ def gallery_page(
     page = [by_id[pk] for pk in ids[:size] if pk in by_id]
     more = len(ids) > size and bool(page)
     return GalleryPage(clips=page, next_cursor=gallery_cursor_for(page[-1]) if more else None)
+
+
+THUMBNAIL_WIDTH = 320
+
+
+def clip_thumbnail(*, clip: Clip) -> str:
+    """The clip's poster shrunk to THUMBNAIL_WIDTH for gallery cards; return its storage name.
+
+    Drawn on first request and stored beside the poster, so clips made before thumbnails
+    existed get one too. Two first requests at once may both draw it; the storage keeps
+    both (never overwriting), and either is the same picture.
+    """
+    name = clip.thumbnail_name
+    if media.exists(name):
+        return name
+    from PIL import Image
+
+    with media.local_copy(clip.poster.name) as poster, tempfile.TemporaryDirectory() as tmp:
+        image = Image.open(poster).convert("RGB")
+        if image.width > THUMBNAIL_WIDTH:
+            height = max(1, round(image.height * THUMBNAIL_WIDTH / image.width))
+            image = image.resize((THUMBNAIL_WIDTH, height), Image.Resampling.LANCZOS)
+        out = Path(tmp) / "thumb.jpg"
+        image.save(out, format="JPEG", quality=80, optimize=True, progressive=True)
+        return media.publish(out, name)

@@ -178,6 +178,12 @@ class Clip(models.Model):
         return self.num_frames / self.fps if self.fps else 0.0
 
     @property
+    def thumbnail_name(self) -> str:
+        """Where the gallery's small poster lives (drawn on first request), beside the poster."""
+        stem, _, _ = self.poster.name.rpartition(".")
+        return f"{stem}-thumb.jpg" if stem else ""
+
+    @property
     def file_names(self) -> list[str]:
         """Every stored file of this clip, as storage names."""
         return [f.name for f in (self.file, self.poster, self.spritesheet) if f]

@@ -47,6 +47,7 @@ def urls(project, g, clip):
         ("get", reverse("clip-detail", args=[clip.pk])),
         ("get", reverse("clip-video", args=[clip.pk])),
         ("get", reverse("clip-poster", args=[clip.pk])),
+        ("get", reverse("clip-thumbnail", args=[clip.pk])),
         ("get", reverse("clip-download", args=[clip.pk])),
         ("post", reverse("clip-derive", args=[clip.pk])),
         ("post", reverse("clip-remix", args=[clip.pk])),
