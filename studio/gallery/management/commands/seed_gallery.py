@@ -78,6 +78,7 @@ class Command(BaseCommand):
         self.stderr.write(f"Created project {project.name!r} with {n} clips for {username}.")
         self.stdout.write(str(project.pk))
 
+    @transaction.atomic  # A running worker's reconcile must never see the run half made.
     def _render_first(self, project: Project, user: User) -> Clip:
         """One real clip through the real engine and clip_store; the others share its files."""
         request = GenerationRequest(
@@ -126,7 +127,7 @@ def seed_clips(*, project: Project, user: User, template: Clip, n: int, rng: ran
                 if base and rng.random() < DERIVED_SHARE:
                     parent = rng.choice(base[-500:])
                     mode = rng.choice(("interpolate", "upscale"))
-                    request = request.replace(mode=mode, prompt="", camera_motion="static")
+                    request = request.replace(mode=mode, camera_motion="static")
                 else:
                     base.append(k)
                 rows.append((k, at, text, request, parent))
