@@ -1,5 +1,6 @@
 """Gallery pages, the projects list, the job list and the API list at 10,000 clips."""
 
+import json
 import random
 from datetime import timedelta
 from io import StringIO
@@ -109,6 +110,10 @@ def test_pages_cost_the_same_queries_at_10_000_clips(alice_client, alice):
     assert f"?after={cursor}" in html
     small["more"], more = _queries(alice_client, more_url, HTTP_HX_REQUEST="true")
     assert more.count('class="clip compact"') == 1 and "Older clips" not in more
+    _, raw = api_key_create(team=project.team, user=alice, name="k", project=project)
+    api = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    alice_client.get("/v1/videos?limit=1", **api)  # the key's first use is recorded once
+    small["api"], _ = _queries(alice_client, "/v1/videos?limit=100", **api)
 
     seed_clips(project=project, user=alice, template=clip, n=10_000, rng=random.Random(2))
     assert _queries(alice_client, page_url)[0] == small["page"]
@@ -121,6 +126,8 @@ def test_pages_cost_the_same_queries_at_10_000_clips(alice_client, alice):
     )
     assert count == small["more"] and more.count('class="clip compact"') == 12
     assert "Older clips" in more
+    count, listing = _queries(alice_client, "/v1/videos?limit=100", **api)
+    assert count == small["api"] and len(json.loads(listing)["data"]) == 100
 
 
 def test_job_list_shows_active_runs_and_the_last_days_failures(alice_project, alice):
