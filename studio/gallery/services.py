@@ -143,7 +143,9 @@ def gallery_page(
         # `<=` then excluding the tie keeps a plain index range (an OR would not).
         keys = keys.filter(created_at__lte=at).exclude(created_at=at, pk__gte=pk)
     ids = list(keys.values_list("pk", flat=True)[: size + 1])
-    rows = Clip.objects.filter(pk__in=ids[:size]).select_related("generation__prompt")
+    rows = Clip.objects.filter(pk__in=ids[:size]).select_related(
+        "generation__prompt", "generation__requested_by"
+    )
     by_id = {c.pk: c for c in rows}
     page = [by_id[pk] for pk in ids[:size] if pk in by_id]
     more = len(ids) > size and bool(page)

@@ -25,6 +25,6 @@ def active_generations(project: Project, *, limit: int = 20) -> QuerySet[Generat
     failed = mine.filter(status__in=ended, finished_at__gte=recent).values("pk")
     return (
         Generation.objects.filter(pk__in=running.union(failed))
-        .select_related("prompt")
+        .select_related("prompt", "requested_by")
         .order_by("-queued_at")[:limit]
     )
