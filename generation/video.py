@@ -79,6 +79,10 @@ def _rate(fps: float | Fraction) -> Fraction:
     return rate
 
 
+ENCODER_THREAD_TYPE = "AUTO"
+"""Frame and slice threads allowed, so x264 picks frame threads, as the ffmpeg CLI does."""
+
+
 def encode_mp4(
     frames: np.ndarray,
     fps: float,
@@ -86,11 +90,14 @@ def encode_mp4(
     *,
     metadata: Mapping[str, str] | None = None,
     crf: int = 18,
+    thread_type: str = ENCODER_THREAD_TYPE,
 ) -> None:
     """Encode frames as H.264/yuv420p MP4 that browsers play before fully downloaded.
 
     Odd widths or heights lose their last pixel column/row, because 4:2:0 chroma needs
     even dimensions. `metadata` becomes container tags (see `recipe_metadata`).
+    `thread_type` is libavcodec's: PyAV's default, SLICE, makes x264 use sliced threads,
+    which are slower than the frame threads the ffmpeg command line uses (bench/encoder.py).
     """
     import av
 
@@ -115,6 +122,7 @@ def encode_mp4(
             time_base = 1 / rate
             stream.time_base = time_base
             stream.options = {"crf": str(int(crf))}
+            stream.codec_context.thread_type = thread_type
             for i in range(t):
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(frames[i]), "rgb24")
                 frame.pts = i

@@ -33,13 +33,16 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.utils.http import content_disposition_header
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 256 * 1024
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
 CACHE_CONTROL = "private, max-age=3600"
+IMMUTABLE = "private, max-age=31536000, immutable"
+"""For URLs whose bytes never change (a clip's files: stored names are never reused)."""
 
 
 def _local_path(storage: Storage, name: str) -> Path | None:
@@ -178,8 +181,13 @@ def serve(
     filename: str | None = None,
     as_attachment: bool = False,
     storage: Storage | None = None,
+    cache_control: str = CACHE_CONTROL,
 ) -> HttpResponseBase:
     """Respond with a stored file, honouring one byte range so browsers can seek in video.
+
+    Responses carry an ETag (from the name and size: stored names are never reused) and
+    Last-Modified where the storage knows it; a request that already holds the file
+    (If-None-Match, If-Modified-Since) gets a bodiless 304.
 
     Call it after the view has checked access: the bytes are streamed through Django, for
     S3 too, so that check holds. With STUDIO_S3_REDIRECT a storage without local files
@@ -200,6 +208,12 @@ def serve(
     except FileNotFoundError:
         raise Http404("The file is missing.") from None
     size = file.size
+    validators = _validators(storage, name, size)
+    cached = get_conditional_response(request, **validators)
+    if cached is not None:  # 304 Not Modified (or 412 for a failed If-Match)
+        file.close()
+        _cache_headers(cached, validators, cache_control)
+        return cached
     try:
         byte_range = _requested_range(request.headers.get("Range", ""), size)
     except ValueError:
@@ -223,8 +237,24 @@ def serve(
     if disposition:
         response["Content-Disposition"] = disposition
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = CACHE_CONTROL
+    _cache_headers(response, validators, cache_control)
     return response
+
+
+def _validators(storage: Storage, name: str, size: int) -> dict[str, Any]:
+    etag = hashlib.sha256(f"{name}:{size}".encode()).hexdigest()[:24]
+    try:
+        last_modified: int | None = int(storage.get_modified_time(name).timestamp())
+    except (NotImplementedError, OSError):
+        last_modified = None
+    return {"etag": f'"{etag}"', "last_modified": last_modified}
+
+
+def _cache_headers(response: HttpResponseBase, validators: dict[str, Any], cache: str) -> None:
+    response["ETag"] = validators["etag"]
+    if validators["last_modified"] is not None:
+        response["Last-Modified"] = http_date(validators["last_modified"])
+    response["Cache-Control"] = cache
 
 
 def _requested_range(header: str, size: int) -> tuple[int, int] | None:

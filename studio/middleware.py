@@ -1,6 +1,7 @@
-"""Send htmx requests whose session ended to the login page as a whole page."""
+"""Send htmx requests whose session ended to the login page as a whole page; compress text."""
 
 from django.conf import settings
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import resolve_url
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -21,3 +22,16 @@ class HtmxLoginRedirectMiddleware:
             if response["Location"].split("?")[0] == login:
                 return HttpResponseClientRedirect(response["Location"])
         return response
+
+
+COMPRESSIBLE = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+
+class GZipTextMiddleware(GZipMiddleware):
+    """Gzip pages and JSON, never media: a video streamed in byte ranges must keep its
+    Content-Length, and JPEG or MP4 bytes do not shrink anyway."""
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith(COMPRESSIBLE):
+            return response
+        return super().process_response(request, response)

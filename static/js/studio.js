@@ -11,8 +11,19 @@ document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   if (jobs && card && card.id && card.id.startsWith("generation-")) {
     jobs.prepend(card);
     htmx.process(card);
+  } else if (jobs && card && card.id && card.id.startsWith("progress-")) {
+    fetchMissingCard(jobs, card.dataset.card);
   }
 });
+
+// Steps push only a progress row; a page that lacks the job's card (it connected after the
+// job started) fetches the card once, and later rows land in it.
+const fetchedCards = new Set();
+function fetchMissingCard(jobs, url) {
+  if (!url || fetchedCards.has(url)) return;
+  fetchedCards.add(url);
+  htmx.ajax("GET", url, { target: jobs, swap: "afterbegin" });
+}
 
 // The submit's response inserting a card the socket already put there: skip it.
 document.addEventListener("htmx:oobBeforeSwap", (event) => {

@@ -1,3 +1,5 @@
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -8,7 +10,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from generation.spec import GenerationError
 from studio import media
 from studio.gallery.forms import DeriveForm, RemixForm
-from studio.gallery.services import REMIXABLE, clip_derive, clip_remix
+from studio.gallery.services import REMIXABLE, clip_derive, clip_remix, clip_thumbnail
 from studio.jobs.models import Clip
 from studio.jobs.provenance import (
     clip_credentials,
@@ -20,6 +22,8 @@ from studio.jobs.recipes import add_form_error
 from studio.jobs.services import generation_delete
 from studio.projects.access import check_project_access
 from studio.teams.selectors import role_allows
+
+logger = logging.getLogger(__name__)
 
 
 def _get_clip_for_user(request, pk: int, *, role: str = "viewer") -> Clip:
@@ -112,14 +116,29 @@ def clip_remix_view(request, pk: int):
     return _clip_page(request, clip, DeriveForm(clip=clip), remix_form=form, status=400)
 
 
+# A clip's files never change under its URL (stored names are never reused), so browsers
+# may keep them; ETags let them check back cheaply.
 @login_required
 def clip_video(request, pk: int):
-    return media.serve(request, _get_clip_for_user(request, pk).file.name)
+    clip = _get_clip_for_user(request, pk)
+    return media.serve(request, clip.file.name, cache_control=media.IMMUTABLE)
 
 
 @login_required
 def clip_poster(request, pk: int):
-    return media.serve(request, _get_clip_for_user(request, pk).poster.name)
+    clip = _get_clip_for_user(request, pk)
+    return media.serve(request, clip.poster.name, cache_control=media.IMMUTABLE)
+
+
+@login_required
+def clip_thumbnail_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk)
+    try:
+        name = clip_thumbnail(clip=clip)
+    except OSError:  # No poster, or not a picture PIL reads: the poster as it is, or a 404.
+        logger.warning("No thumbnail for clip %s", clip.pk, exc_info=True)
+        name = clip.poster.name
+    return media.serve(request, name, cache_control=media.IMMUTABLE)
 
 
 @login_required

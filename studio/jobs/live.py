@@ -1,18 +1,30 @@
-"""Live cards: render a generation's card and push it to the project's channel group."""
+"""Live cards: render a generation's card or progress fragment and push it to the project.
 
-import base64
+State changes (queued, running, finished) push the whole card. Steps push the small
+progress fragment (bar, step/total, ETA) and, only when a new one was drawn, the preview
+image by URL; its bytes wait in Redis for `generation_preview` to serve (DESIGN "Live
+progress protocol"). All three are partials of jobs/generation.html.
+"""
+
 import io
 import logging
 
+import django_rq
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from studio.jobs.models import Clip, Generation
 
 logger = logging.getLogger(__name__)
 
 PREVIEW_WIDTH = 320
+PREVIEW_TTL_S = 3600  # Long after any job ends; the key is one small JPEG.
+
+
+def _preview_key(pk) -> str:
+    return f"studio:preview:{pk}"
 
 
 def render_card(generation: Generation, *, oob: bool = False, preview: str | None = None) -> str:
@@ -20,8 +32,17 @@ def render_card(generation: Generation, *, oob: bool = False, preview: str | Non
     return render_to_string("jobs/generation.html#card", context)
 
 
-def preview_data_uri(frame) -> str:
-    """Shrink a frame to a small JPEG data URI the card can show while the job runs."""
+def render_progress(generation: Generation, *, preview: str | None = None) -> str:
+    """The step push: the progress row, and the preview image when `preview` (a URL) is new."""
+    context = {"g": generation, "part_oob": True, "preview": preview}
+    html = render_to_string("jobs/generation.html#progress", context)
+    if preview:
+        html += render_to_string("jobs/generation.html#preview", context)
+    return html
+
+
+def preview_jpeg(frame) -> bytes:
+    """Shrink a frame to the small JPEG the card shows while the job runs."""
     from PIL import Image
 
     image = Image.fromarray(frame)
@@ -29,7 +50,36 @@ def preview_data_uri(frame) -> str:
     image = image.resize((PREVIEW_WIDTH, height), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=70)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+    return buf.getvalue()
+
+
+def preview_store(generation: Generation, jpeg: bytes, version: int) -> str:
+    """Keep the latest preview in Redis; return its URL, versioned so browsers refetch it."""
+    django_rq.get_connection("default").set(
+        _preview_key(generation.pk), b"%d:" % version + jpeg, ex=PREVIEW_TTL_S
+    )
+    return f"{reverse('generation-preview', args=[generation.pk])}?v={version}"
+
+
+def preview_load(pk) -> tuple[int, bytes] | None:
+    """The latest preview's version and JPEG bytes, or None (none drawn, expired, Redis away)."""
+    try:
+        raw = django_rq.get_connection("default").get(_preview_key(pk))
+    except Exception:
+        logger.warning("Could not read the preview of %s", pk, exc_info=True)
+        return None
+    if not raw:
+        return None
+    version, _, jpeg = raw.partition(b":")
+    return int(version), jpeg
+
+
+def preview_url(generation: Generation) -> str | None:
+    """The current preview's URL for a running card rendered outside the worker (polls)."""
+    found = preview_load(generation.pk) if generation.is_active else None
+    if found is None:
+        return None
+    return f"{reverse('generation-preview', args=[generation.pk])}?v={found[0]}"
 
 
 def _send(generation: Generation, html: str) -> None:
@@ -62,3 +112,11 @@ def broadcast_clip_removed(clip: Clip) -> None:
         _send(clip.generation, render_to_string("jobs/_removed.html", {"clip": clip}))
     except Exception:
         logger.warning("Could not push the removal of clip %s", clip.pk, exc_info=True)
+
+
+def broadcast_progress(generation: Generation, *, preview: str | None = None) -> None:
+    """Send the step fragment (and a new preview's URL); never fail the job over it."""
+    try:
+        _send(generation, render_progress(generation, preview=preview))
+    except Exception:
+        logger.warning("Could not push progress for %s", generation.pk, exc_info=True)

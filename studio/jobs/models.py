@@ -119,7 +119,11 @@ class Generation(models.Model):
         ordering = ["-queued_at"]
         indexes = [
             models.Index(fields=["status"]),
-            models.Index(fields=["project", "-queued_at"]),
+            # The job list (active and recently failed runs) and the API's keyset pages:
+            # both read one project's rows in order without touching the others.
+            models.Index(fields=["project", "status", "finished_at"], name="gen_project_status"),
+            models.Index(fields=["project", "queued_at", "id"], name="gen_project_queued"),
+            models.Index(fields=["queued_at", "id"], name="gen_queued"),
             models.Index(fields=["project", "started_at"]),
         ]
 
@@ -203,6 +207,10 @@ class Clip(models.Model):
         # The table kept its name when the model moved here from the gallery app.
         db_table = "gallery_clip"
         ordering = ["-created_at"]
+        # Gallery pages walk this index newest first (keyset pagination), at any depth.
+        indexes = [
+            models.Index(fields=["project", "created_at", "id"], name="clip_project_created")
+        ]
 
     def __str__(self) -> str:
         return f"Clip {self.pk} ({self.width}×{self.height}, {self.num_frames} frames)"
@@ -214,6 +222,12 @@ class Clip(models.Model):
     @property
     def is_hidden(self) -> bool:
         return self.hidden_at is not None
+
+    @property
+    def thumbnail_name(self) -> str:
+        """Where the gallery's small poster lives (drawn on first request), beside the poster."""
+        stem, _, _ = self.poster.name.rpartition(".")
+        return f"{stem}-thumb.jpg" if stem else ""
 
     @property
     def file_names(self) -> list[str]:

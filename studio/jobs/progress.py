@@ -1,11 +1,11 @@
-"""The engine's progress sink: record steps, push throttled live cards, poll for cancel."""
+"""The engine's progress sink: record steps, push throttled progress fragments, poll for cancel."""
 
 import logging
 import time
 
 from django.conf import settings
 
-from studio.jobs.live import broadcast_generation, preview_data_uri
+from studio.jobs.live import broadcast_progress, preview_jpeg, preview_store
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_progress
 
@@ -24,7 +24,6 @@ class JobProgress:
         self._last_sent = 0.0
         self._last_saved = 0.0
         self._last_preview_at = 0.0
-        self._preview: str | None = None
 
     def step(self, done: int, total: int, preview=None) -> None:
         now = time.monotonic()
@@ -37,13 +36,14 @@ class JobProgress:
         if done >= total or now - self._last_saved >= SAVE_INTERVAL:
             self._last_saved = now
             generation_progress(generation_id=str(g.pk), step=done, total=total)
+        url = None  # A preview goes out once, when it is new; pushes between carry none.
         if preview is not None and now - self._last_preview_at >= PREVIEW_INTERVAL:
             self._last_preview_at = now
             try:
-                self._preview = preview_data_uri(preview)
+                url = preview_store(g, preview_jpeg(preview), time.time_ns() // 1_000_000)
             except Exception:  # A preview is a nicety; the job goes on without it.
-                logger.warning("Could not render a preview for %s", g.pk, exc_info=True)
-        broadcast_generation(g, preview=self._preview)
+                logger.warning("Could not store a preview for %s", g.pk, exc_info=True)
+        broadcast_progress(g, preview=url)
 
     def cancelled(self) -> bool:
         return Generation.objects.filter(pk=self.generation.pk, cancel_requested=True).exists()

@@ -12,7 +12,7 @@ from studio.jobs.services import inputs_release
 
 @receiver(post_delete, sender=Clip)
 def clip_files_delete(sender, instance: Clip, **kwargs) -> None:
-    names = instance.file_names
+    names = [*instance.file_names, instance.thumbnail_name]  # a thumbnail may not exist
     transaction.on_commit(lambda: media.delete(*names))
 
 

@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from studio.jobs.live import preview_load, preview_url
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_cancel
 from studio.projects.access import check_project_access
@@ -25,9 +26,23 @@ def _get_generation_for_user(request, pk, *, role: str = "viewer") -> Generation
 @require_http_methods(["GET"])
 def generation_detail(request, pk):
     generation = _get_generation_for_user(request, pk)
+    context = {"g": generation, "preview": preview_url(generation)}
     if request.htmx:
-        return render(request, "jobs/generation.html#card", {"g": generation})
-    return render(request, "jobs/generation.html", {"g": generation, "project": generation.project})
+        return render(request, "jobs/generation.html#card", context)
+    return render(request, "jobs/generation.html", {**context, "project": generation.project})
+
+
+@login_required
+@require_http_methods(["GET"])
+def generation_preview(request, pk):
+    """The running job's latest frame; its URL changes with each new one, so it may be cached."""
+    generation = _get_generation_for_user(request, pk)
+    found = preview_load(generation.pk)
+    if found is None:
+        raise Http404("No preview for this generation.")
+    response = HttpResponse(found[1], content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
 
 
 @login_required

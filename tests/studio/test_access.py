@@ -127,6 +127,7 @@ MATRIX = {
         S("302 403 403 404 login 404"),
     ),
     "generation-detail": ("get", lambda w: [w.generation.pk], None, MEMBERS_READ),
+    "generation-preview": ("get", lambda w: [_preview(w).pk], None, MEMBERS_READ),
     "generation-cancel": (
         "post",
         lambda w: [w.generation.pk],
@@ -136,6 +137,7 @@ MATRIX = {
     "clip-detail": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
     "clip-video": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
     "clip-poster": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
+    "clip-thumbnail": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
     "clip-download": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
     "clip-derive": ("post", lambda w: [w.clip.pk], None, S("200 200 403 404 login 404")),
     "clip-remix": ("post", lambda w: [w.clip.pk], None, S("400 400 403 404 login 404")),
@@ -224,6 +226,13 @@ MATRIX = {
     "shot-generate": ("post", lambda w: [_shot(w).pk], None, EDITORS_GO),
     "take-choose": ("post", lambda w: [_take(w).pk], None, EDITORS_GO),
 }
+
+
+def _preview(w):
+    from studio.jobs.live import preview_store
+
+    preview_store(w.generation, b"\xff\xd8\xff", 1)  # the running card's latest frame
+    return w.generation
 
 
 def _board(w):

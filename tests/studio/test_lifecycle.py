@@ -179,10 +179,10 @@ def test_reconcile_requeues_forgotten_and_retries_orphans(
 def test_gallery_lists_clips_newest_first_and_paginates(
     alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
 ):
-    from studio.workspace.views import CLIPS_PER_PAGE
+    from studio.gallery.services import GALLERY_PAGE_SIZE, gallery_cursor_for
 
     with django_capture_on_commit_callbacks(execute=True):
-        ids = [submit(alice_project, alice).pk for _ in range(CLIPS_PER_PAGE + 1)]
+        ids = [submit(alice_project, alice).pk for _ in range(GALLERY_PAGE_SIZE + 1)]
     Generation.objects.update(recipe={**Generation.objects.first().recipe, "num_frames": 2})
     run_worker()
     clips = list(Clip.objects.order_by("-created_at", "-pk"))
@@ -190,10 +190,14 @@ def test_gallery_lists_clips_newest_first_and_paginates(
     page1 = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
     assert page1.index(f'id="clip-{clips[0].pk}"') < page1.index(f'id="clip-{clips[1].pk}"')
     assert f'id="clip-{clips[-1].pk}"' not in page1
+    cursor = gallery_cursor_for(clips[-2])
+    assert f"?after={cursor}" in page1  # "Older clips" carries where page 1 ended
     page2 = alice_client.get(
-        reverse("project-detail", args=[alice_project.pk]) + "?page=2", HTTP_HX_REQUEST="true"
-    )
-    assert f'id="clip-{clips[-1].pk}"' in page2.content.decode()
+        reverse("project-detail", args=[alice_project.pk]) + f"?after={cursor}",
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert f'id="clip-{clips[-1].pk}"' in page2 and f'id="clip-{clips[-2].pk}"' not in page2
+    assert "Older clips" not in page2  # the last page
     listing = alice_client.get(reverse("project-list")).content.decode()
     assert "Lighthouse" in listing and f">{len(ids)}</td>" in listing
 

@@ -91,9 +91,16 @@ def test_members_receive_progress_others_are_refused(client, alice, bob, alice_p
 
     fragments = asyncio.run(scenario())
     g = Generation.objects.get()
-    assert all(
-        f'id="generation-{g.pk}"' in html and 'hx-swap-oob="true"' in html for html in fragments
-    )
+    cards = [
+        html for html in fragments if html.lstrip().startswith(f'<article id="generation-{g.pk}"')
+    ]
+    steps = [
+        html
+        for html in fragments
+        if html.lstrip().startswith(f'<div class="progress-row" id="progress-{g.pk}"')
+    ]
+    assert len(cards) + len(steps) == len(fragments)
+    assert all('hx-swap-oob="true"' in html for html in fragments)
     values = [
         int(m.group(1))
         for html in fragments
@@ -102,8 +109,21 @@ def test_members_receive_progress_others_are_refused(client, alice, bob, alice_p
     assert len(values) >= 3 and values == sorted(values) and values[-1] > values[0]
     assert "Running" in fragments[1] and "ETA" in "".join(fragments)
     assert f"/clips/{g.clip.pk}/video.mp4" in fragments[-1]
-    # The animatic hands over its latest frame; running cards show it as a small preview.
-    assert any('<img class="preview" src="data:image/jpeg;base64,' in html for html in fragments)
+    # Steps are small: the state changes carry the card, a step its progress row alone...
+    assert len(cards) == 3 and len(steps) >= 2 and max(len(html) for html in steps) < 1500
+    # ...and the preview image only when a new one was drawn, by URL, never inline.
+    assert "base64" not in "".join(fragments)
+    urls = re.findall(
+        rf'<img class="preview" id="preview-{g.pk}" hx-swap-oob="true" src="([^"]+)"',
+        "".join(steps),
+    )
+    assert urls and len(set(urls)) == len(urls) <= len(steps)  # each new frame once
+    client.force_login(alice)
+    image = client.get(urls[-1])
+    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert image.content[:2] == b"\xff\xd8"
+    client.force_login(bob)
+    assert client.get(urls[-1]).status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)

@@ -306,3 +306,20 @@ def test_redirect_setting_leaves_local_files_streamed(settings, video):
     settings.STUDIO_S3_REDIRECT = True
     response = get(stored)
     assert response.status_code == 200 and body(response) == DATA
+
+
+def test_serve_answers_conditional_requests_with_304(stored):
+    first = get(stored, cache_control=media.IMMUTABLE)
+    assert first["Cache-Control"] == "private, max-age=31536000, immutable"
+    etag, modified = first["ETag"], first["Last-Modified"]
+    assert etag.startswith('"') and modified.endswith("GMT")
+    for headers in ({"If-None-Match": etag}, {"If-Modified-Since": modified}):
+        request = RequestFactory().get("/media", headers=headers)
+        again = media.serve(request, stored, "video/mp4")
+        assert again.status_code == 304 and again["ETag"] == etag
+        assert not getattr(again, "streaming", False) and again.content == b""
+    request = RequestFactory().get("/media", headers={"If-None-Match": '"something-else"'})
+    assert media.serve(request, stored, "video/mp4").status_code == 200
+    # Another file gets another tag.
+    other = media.publish(Path(__file__), "clips/1/other.mp4")
+    assert get(other)["ETag"] != etag
