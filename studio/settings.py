@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "studio.teams.context_processors.pending_invitations",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },

@@ -41,6 +41,13 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+def api_keys_revoke_for_moved_project(*, project: Project, from_team_id: int) -> int:
+    """Revoke the old team's keys limited to a project that left it; return how many."""
+    return ApiKey.objects.filter(
+        project=project, team_id=from_team_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
 def api_key_mark_used(*, key: ApiKey, every_s: int = 60) -> None:
     """Record use at most once a minute, so busy keys do not write on every request."""
     now = timezone.now()

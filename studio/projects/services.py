@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from studio.projects.access import project_group_name
 from studio.projects.models import Project
+from studio.projects.signals import project_moved
 from studio.teams.live import access_changed
 from studio.teams.models import Membership, Team
 from studio.teams.services import TeamError
@@ -22,7 +23,8 @@ def project_move(*, project: Project, to: Team, by: User) -> Project:
     """Move a project (its prompts, jobs and clips) to another team; the mover owns both.
 
     Members of the old team who are not in the new one lose it at once, open sockets included.
-    Keys limited to this project stay with the old team and so no longer reach it.
+    The old team's API keys limited to this project are revoked (by `studio.keys`, through
+    `project_moved`) rather than left pointing at a project their team no longer has.
     """
     owned = set(
         Membership.objects.filter(
@@ -35,7 +37,9 @@ def project_move(*, project: Project, to: Team, by: User) -> Project:
         raise TeamError(f"You can only move projects to a team you own; you do not own {to.name}.")
     if to.pk == project.team_id:
         raise TeamError(f"{project.name} is already in {to.name}.")
+    from_team_id = project.team_id
     project.team = to
     project.save(update_fields=["team"])
+    project_moved.send(sender=Project, project=project, from_team_id=from_team_id)
     access_changed(project_group_name(project.pk))
     return project

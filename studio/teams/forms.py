@@ -11,6 +11,12 @@ class TeamForm(forms.Form):
     )
 
 
+class AiMarkForm(forms.Form):
+    """The team page posts `ai_mark=on` to turn the mark on and nothing to turn it off."""
+
+    ai_mark = forms.BooleanField(required=False)
+
+
 class LinkInviteForm(forms.Form):
     role = forms.ChoiceField(choices=Invitation.ROLES, initial=Membership.Role.EDITOR)
     max_uses = forms.IntegerField(

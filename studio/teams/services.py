@@ -98,6 +98,14 @@ def team_rename(*, team: Team, by: User, name: str) -> Team:
     return team
 
 
+def team_set_ai_mark(*, team: Team, by: User, enabled: bool) -> Team:
+    """Turn the visible "AI-generated" label on this team's new clips on or off (owners)."""
+    _require_owner(team, by)
+    team.ai_mark = enabled
+    team.save(update_fields=["ai_mark"])
+    return team
+
+
 @transaction.atomic
 def team_delete(*, team: Team, by: User) -> None:
     """Delete a team that holds no projects (its memberships and invitations go with it)."""

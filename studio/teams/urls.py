@@ -6,6 +6,7 @@ urlpatterns = [
     path("teams/", views.team_list, name="team-list"),
     path("teams/<int:pk>/", views.team_detail, name="team-detail"),
     path("teams/<int:pk>/rename/", views.team_rename_view, name="team-rename"),
+    path("teams/<int:pk>/ai-mark/", views.team_ai_mark_view, name="team-ai-mark"),
     path("teams/<int:pk>/delete/", views.team_delete_view, name="team-delete"),
     path("teams/<int:pk>/leave/", views.team_leave_view, name="team-leave"),
     path("teams/<int:pk>/transfer/", views.team_transfer_view, name="team-transfer"),

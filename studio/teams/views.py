@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio import throttle
-from studio.teams.forms import LinkInviteForm, RoleForm, TeamForm, UserInviteForm
+from studio.teams.forms import AiMarkForm, LinkInviteForm, RoleForm, TeamForm, UserInviteForm
 from studio.teams.models import Invitation, Membership, Team
 from studio.teams.selectors import invitations_pending_for, role_allows
 from studio.teams.services import (
@@ -40,6 +40,7 @@ from studio.teams.services import (
     team_create,
     team_delete,
     team_rename,
+    team_set_ai_mark,
     team_transfer_ownership,
     user_signup,
 )
@@ -194,6 +195,19 @@ def team_rename_view(request, pk: int):
         team_rename(team=team, by=request.user, name=request.POST.get("name", ""))
     except TeamError as e:
         team.refresh_from_db()
+        return _failed(request, team, me, "settings", e.message)
+    return _done(request, team, me)
+
+
+@login_required
+@require_POST
+def team_ai_mark_view(request, pk: int):
+    team, me = get_team_for_user(request.user, pk, role="owner")
+    form = AiMarkForm(request.POST)
+    form.is_valid()  # A checkbox: anything but "on" is off.
+    try:
+        team_set_ai_mark(team=team, by=request.user, enabled=form.cleaned_data["ai_mark"])
+    except TeamError as e:
         return _failed(request, team, me, "settings", e.message)
     return _done(request, team, me)
 

@@ -147,6 +147,7 @@ MATRIX = {
     "team-detail": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),
     "team-usage": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),
     "team-rename": ("post", lambda w: [w.team.pk], lambda w: {"name": "Renamed"}, OWNER_ONLY),
+    "team-ai-mark": ("post", lambda w: [w.team.pk], lambda w: {"ai_mark": "on"}, OWNER_ONLY),
     # The owner is the last owner, and the team still has a project: both refused with a reason.
     "team-delete": ("post", lambda w: [w.team.pk], None, S("400 403 403 404 login 404")),
     "team-leave": ("post", lambda w: [w.team.pk], None, S("400 302 302 404 login 404")),

@@ -466,3 +466,158 @@ def test_a_removed_member_gets_no_more_cards_from_real_jobs(
     before, closed = asyncio.run(run())
     assert closed["code"] == 4403 and any("before" in html for html in before)
     assert Generation.objects.filter(status="succeeded").count() == 2
+
+
+# The team page's follow-ups: usage, the AI mark, the invitation badge, moved keys, staff
+
+
+def test_the_team_page_links_to_usage_and_loads_its_brief(client, alice, alice_project):
+    from studio.jobs.models import Generation
+
+    team = alice_project.team
+    team.monthly_engine_seconds = 600
+    team.max_concurrent_jobs = 3
+    team.save(update_fields=["monthly_engine_seconds", "max_concurrent_jobs"])
+    now = timezone.now()
+    for status, seconds in (("succeeded", 150.0), ("running", 0.0)):
+        Generation.objects.create(
+            project=alice_project, requested_by=alice, engine="animatic", recipe={},
+            status=status, started_at=now, engine_seconds=seconds,
+        )  # fmt: skip
+    client.force_login(alice)
+    usage = reverse("team-usage", args=[team.pk])
+    page = client.get(reverse("team-detail", args=[team.pk])).content.decode()
+    assert f'href="{usage}"' in page and f'hx-get="{usage}"' in page
+    brief = client.get(usage, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="team-usage-brief")
+    html = brief.content.decode()
+    assert brief.status_code == 200 and 'id="team-usage-brief"' in html
+    assert "<html" not in html and "hx-get" not in html  # a fragment that does not reload itself
+    assert '<dd id="brief-seconds">150 / 600 s</dd>' in html
+    assert '<dd id="brief-jobs">1 / 3</dd>' in html and "25% of the budget" in html
+    # Any other request gets the whole page, and outsiders get nothing.
+    assert "By member" in client.get(usage).content.decode()
+    client.force_login(User.objects.create_user("mallory"))
+    response = client.get(usage, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="team-usage-brief")
+    assert response.status_code == 404 and b"150" not in response.content
+
+
+def test_owner_turns_the_ai_mark_on_and_off_with_htmx(client, team, alice):
+    from studio.teams.services import team_set_ai_mark
+
+    url = reverse("team-ai-mark", args=[team.pk])
+    client.force_login(alice)
+    page = client.get(reverse("team-detail", args=[team.pk])).content.decode()
+    assert f'hx-post="{url}"' in page and "Turn on" in page
+    assert "new clips from this team's projects get a small" in page
+    response = client.post(url, {"ai_mark": "on"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "Turn off" in response.content.decode()
+    assert Team.objects.get(pk=team.pk).ai_mark is True
+    assert client.post(url)["Location"] == reverse("team-detail", args=[team.pk])  # no JS: off
+    assert Team.objects.get(pk=team.pk).ai_mark is False
+    with pytest.raises(TeamError, match="Only an owner"):
+        team_set_ai_mark(team=team, by=User.objects.create_user("nobody"), enabled=True)
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_editors_and_viewers_cannot_change_the_ai_mark(client, team, bob, role):
+    Membership.objects.create(team=team, user=bob, role=role)
+    client.force_login(bob)
+    page = client.get(reverse("team-detail", args=[team.pk])).content.decode()
+    assert "team-ai-mark" not in page and "mark on new clips: <strong>off</strong>" in page
+    assert (
+        client.post(reverse("team-ai-mark", args=[team.pk]), {"ai_mark": "on"}).status_code == 403
+    )
+    assert Team.objects.get(pk=team.pk).ai_mark is False
+
+
+def test_outsiders_do_not_find_the_ai_mark(client, team, carol):
+    client.force_login(carol)
+    assert (
+        client.post(reverse("team-ai-mark", args=[team.pk]), {"ai_mark": "on"}).status_code == 404
+    )
+    assert Team.objects.get(pk=team.pk).ai_mark is False
+
+
+def test_the_teams_link_counts_my_pending_invitations(client, team, alice, bob, carol):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    other = team_create(name="Dock Crew", owner=carol)
+    first = invitation_user_create(team=team, by=alice, who="bob", role=Role.VIEWER)
+    invitation_user_create(team=other, by=carol, who="bob", role=Role.EDITOR)
+    invitation_link_create(team=team, by=alice, role=Role.EDITOR, expires_in=WEEK)  # not bob's
+    client.force_login(bob)
+
+    def nav() -> str:
+        html = client.get(reverse("project-list")).content.decode()
+        return html.split('id="nav-teams"', 1)[1].split("</a>", 1)[0]
+
+    assert ">2<" in nav() and "pending invitations" in nav()
+    invitation_revoke(invitation=first, by=alice)
+    assert ">1<" in nav() and "pending invitation<" in nav()
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(reverse("project-list"))
+    assert sum("teams_invitation" in q["sql"] for q in ctx.captured_queries) == 1
+    client.force_login(alice)
+    assert "nav-count" not in nav()
+    client.logout()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("login")).status_code == 200
+    assert not any("teams_invitation" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_moving_a_project_revokes_the_old_teams_keys_for_it(client, alice, alice_project, team):
+    from studio.keys.models import ApiKey
+    from studio.keys.services import api_key_create
+
+    personal = alice_project.team
+    other = project_create(team=personal, name="Other", user=alice)
+    moved_key, raw = api_key_create(
+        team=personal, user=alice, name="lighthouse", project=alice_project
+    )
+    other_key, _ = api_key_create(team=personal, user=alice, name="other", project=other)
+    team_key, _ = api_key_create(team=personal, user=alice, name="team-wide")
+    project_move(project=alice_project, to=team, by=alice)
+    keys = {k.name: k for k in ApiKey.objects.all()}
+    assert keys["lighthouse"].revoked_at is not None
+    assert keys["other"].revoked_at is None and keys["team-wide"].revoked_at is None
+    client.force_login(alice)
+    page = client.get(reverse("api-keys")).content.decode()
+    row = page.split(f'id="key-{moved_key.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "revoked" in row
+    response = client.get("/v1/videos", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 401 and "was revoked" in response.content.decode()
+
+
+def test_a_failed_move_keeps_the_keys(alice, alice_project, bob):
+    from studio.keys.services import api_key_create
+
+    key, _ = api_key_create(team=alice_project.team, user=alice, name="k", project=alice_project)
+    with pytest.raises(TeamError):
+        project_move(project=alice_project, to=bob.memberships.get().team, by=alice)
+    key.refresh_from_db()
+    assert key.revoked_at is None
+
+
+def test_a_createsuperuser_admin_logs_in_creates_a_project_and_generates(
+    client, db, monkeypatch, run_worker, django_capture_on_commit_callbacks
+):
+    from studio.jobs.models import Clip, Generation
+
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "root-pass-123")
+    call_command("createsuperuser", "--noinput", username="root", email="root@example.com")
+    response = client.post(reverse("login"), {"username": "root", "password": "root-pass-123"})
+    assert response.status_code == 302
+    team = User.objects.get(username="root").memberships.get().team
+    client.post(reverse("project-list"), {"name": "First", "team": team.pk})
+    project = team.projects.get(name="First")
+    data = {"text": "a lighthouse at dusk", "engine": "animatic", "aspect_ratio": "1:1",
+            "resolution": 64, "duration_s": 0.25, "fps": 8, "negative_text": "",
+            "camera_motion": "static", "style_preset": ""}  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("generate", args=[project.pk]), data)
+    assert response.status_code == 302
+    run_worker()
+    generation = Generation.objects.get(project=project)
+    assert generation.status == "succeeded", generation.error
+    assert Clip.objects.filter(project=project, generation=generation).exists()
