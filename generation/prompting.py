@@ -201,22 +201,61 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def compose_prompt(text: str, *, camera_motion: str = "static", style: str = "") -> str:
+CAMERA_SPEEDS: dict[str, tuple[str, float]] = {
+    "slow": ("Slow", 0.5),
+    "normal": ("Normal", 1.0),
+    "fast": ("Fast", 2.0),
+}
+"""Camera speed: a label and how many times the normal move the camera covers per second.
+The animatic moves by the factor; models read it from the phrase (`camera_phrase`)."""
+
+_FAST_WORDS = {"slowly": "quickly", "smoothly": "swiftly", "steadily": "quickly"}
+
+
+def camera_speed_factor(speed: str) -> float:
+    """The factor for `speed` (blank is normal); raise GenerationError if unknown."""
+    try:
+        return CAMERA_SPEEDS[speed or "normal"][1]
+    except KeyError:
+        known = ", ".join(CAMERA_SPEEDS)
+        raise GenerationError(
+            f"Unknown camera speed {speed!r}; choose one of: {known}.", field="camera_speed"
+        ) from None
+
+
+def camera_phrase(camera_motion: str, speed: str = "normal") -> str:
+    """The camera preset's phrase, reworded for a slow or fast move (static has no speed)."""
+    camera = camera_motion_for(camera_motion)
+    factor = camera_speed_factor(speed)
+    if camera.id == "static" or factor == 1.0:
+        return camera.phrase
+    words = camera.phrase.split(" ")
+    if factor > 1:
+        swapped = [_FAST_WORDS.get(w, w) for w in words]
+        return " ".join(swapped) if swapped != words else f"{camera.phrase}, moving quickly"
+    if "slowly" in words:
+        return camera.phrase.replace("slowly", "very slowly", 1)
+    return f"{camera.phrase}, moving very slowly"
+
+
+def compose_prompt(
+    text: str, *, camera_motion: str = "static", style: str = "", camera_speed: str = "normal"
+) -> str:
     """Return the prompt an engine receives: the user's text, then style, then camera.
 
     The user's words come first because models weigh early tokens most; the presets follow
     as separate sentences so they read like the captions the models were trained on.
     An empty `camera_motion` means static.
     """
-    camera = camera_motion_for(camera_motion)
+    camera = camera_phrase(camera_motion, camera_speed)
     preset = _style(style)
     parts = [text.strip().rstrip(".,;: ")]
     said = parts[0].lower()
     # The builder may already have put a preset's phrase into the text; say it once.
     if preset and preset.phrase.lower() not in said:
         parts.append(_sentence(preset.phrase))
-    if camera.phrase.lower() not in said:
-        parts.append(_sentence(camera.phrase))
+    if camera.lower() not in said:
+        parts.append(_sentence(camera))
     return ". ".join(p for p in parts if p) + "."
 
 
@@ -352,7 +391,11 @@ _MOTION_WORDS = _wordset(
     strolls strolling wander wanders wandering hover hovers hovering soar soars soaring
     gallop gallops galloping paddle paddles paddling skate skates skating surf surfs
     surfing zoom zooms pan pans panning tilt tilts tilting orbit orbits orbiting dolly
-    tracking reveal reveals revealing approach approaches approaching"""
+    tracking reveal reveals revealing approach approaches approaching trot trots trotting
+    hop hops hopping bounce bounces bouncing stride strides striding prowl prowls prowling
+    dash dashes dashing flap flaps flapping tumble tumbles tumbling cascade cascades
+    cascading twinkle twinkles twinkling stir stirs stirring flutter flutters fluttering
+    rotation sail sails sailing dive dives diving"""
 )
 
 

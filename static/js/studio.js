@@ -13,11 +13,168 @@ document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   }
 });
 
-// The submit's response inserting a card the socket already put there: skip it.
+// The submit's response inserting cards the socket already put there: keep the socket's
+// (newer) card, moved into the submit's group of variants.
 document.addEventListener("htmx:oobBeforeSwap", (event) => {
   const detail = event.detail;
-  const card = detail.fragment && detail.fragment.querySelector("[id^='generation-']");
-  if (detail.target.id === "jobs" && card && document.getElementById(card.id)) {
-    detail.shouldSwap = false;
+  if (detail.target.id !== "jobs" || !detail.fragment) return;
+  detail.fragment.querySelectorAll("[id^='generation-']").forEach((card) => {
+    const existing = document.getElementById(card.id);
+    if (existing) card.replaceWith(existing);
+  });
+});
+
+// --- The prompt builder ----------------------------------------------------------------
+// The server assembles the prompt and checks it (the builder-preview partial); this script
+// only copies the assembled text into the prompt while the user has not edited it by hand,
+// and fills controls from the presets' data (platforms, moods, camera phrases, engine limits).
+
+const ANATOMY = ["subject", "action", "environment", "lighting", "camera", "style", "quality"];
+
+function builderData() {
+  const node = document.getElementById("builder-data");
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+function promptForm() {
+  return document.getElementById("prompt-form");
+}
+
+function setValue(form, name, value) {
+  const input = form.elements[name];
+  if (input && value !== undefined && value !== null) input.value = value;
+}
+
+// Bound the number inputs by the selected engine and show only the controls it has.
+function applyEngine(form) {
+  const data = builderData();
+  if (!data || !form.elements.engine) return;
+  const limits = data.engines[form.elements.engine.value];
+  if (!limits) return;
+  const fps = parseInt(form.elements.fps.value, 10) || limits.min_fps;
+  const attrs = {
+    resolution: [limits.min_size, limits.max_size],
+    fps: [limits.min_fps, limits.max_fps],
+    steps: [1, limits.max_steps],
+    duration_s: [0.05, Math.round((limits.max_frames / fps) * 100) / 100],
+  };
+  const platform = form.elements.platform && limits.platforms[form.elements.platform.value];
+  if (platform) attrs.duration_s[1] = Math.min(attrs.duration_s[1], platform.max_seconds);
+  for (const [name, [lo, hi]] of Object.entries(attrs)) {
+    const input = form.elements[name];
+    if (input) { input.min = lo; input.max = hi; }
   }
+  form.elements.resolution.step = limits.size_multiple;
+  const show = { guidance: limits.guidance !== null, motion_amount: limits.motion_amount };
+  for (const [name, visible] of Object.entries(show)) {
+    const wrap = document.getElementById("field-" + name);
+    if (wrap) wrap.hidden = !visible;
+    if (visible && name === "guidance" && form.elements.guidance) {
+      form.elements.guidance.placeholder = String(limits.guidance);
+    }
+  }
+}
+
+function applyPlatform(form) {
+  const data = builderData();
+  const notes = document.getElementById("platform-notes");
+  const id = form.elements.platform.value;
+  const limits = data && data.engines[form.elements.engine.value];
+  const settings = limits && limits.platforms[id];
+  if (notes) notes.textContent = settings ? settings.notes.join(" ") : "";
+  if (!settings) return;
+  setValue(form, "aspect_ratio", settings.aspect_ratio);
+  setValue(form, "resolution", settings.resolution);
+  setValue(form, "fps", settings.fps);
+  const duration = parseFloat(form.elements.duration_s.value) || 0;
+  if (duration > settings.max_seconds) setValue(form, "duration_s", settings.max_seconds);
+}
+
+function applyMood(form) {
+  const data = builderData();
+  const mood = data && data.moods[form.elements.mood.value];
+  if (!mood) return;
+  setValue(form, "style", mood.style_words);
+  setValue(form, "lighting", mood.lighting);
+  setValue(form, "camera_motion", mood.camera_motion);
+  if (mood.style_preset) setValue(form, "style_preset", mood.style_preset);
+  insertCameraPhrase(form);
+  form.querySelector("details.builder").open = true;
+}
+
+// A camera preset puts its phrase in the Camera part, unless the user wrote their own.
+function insertCameraPhrase(form) {
+  const data = builderData();
+  const camera = form.elements.camera;
+  if (!data || !camera) return;
+  const phrases = Object.values(data.cameras);
+  if (camera.value && !phrases.includes(camera.value)) return;
+  const phrase = data.cameras[form.elements.camera_motion.value] || "";
+  camera.value = form.elements.camera_motion.value === "static" && !camera.value ? "" : phrase;
+}
+
+document.addEventListener("input", (event) => {
+  const form = event.target.form;
+  if (!form || form.id !== "prompt-form") return;
+  const name = event.target.name;
+  if (name === "text") form.elements.text.dataset.edited = "1";
+  // Edited by hand, the prompt stays as written; the preview offers the assembled one.
+  const source = ANATOMY.includes(name) && form.elements.text.dataset.edited ? "text" : name;
+  if (form.elements.builder_source) form.elements.builder_source.value = source;
+});
+
+document.addEventListener("change", (event) => {
+  const form = event.target.form;
+  if (!form || form.id !== "prompt-form") return;
+  const name = event.target.name;
+  if (name === "engine") applyEngine(form);
+  if (name === "platform") { applyPlatform(form); applyEngine(form); }
+  if (name === "fps") applyEngine(form);
+  if (name === "mood") applyMood(form);
+  if (name === "camera_motion") insertCameraPhrase(form);
+  if (form.elements.builder_source && ["mood", "camera_motion"].includes(name)) {
+    form.elements.builder_source.value = "camera";
+  }
+});
+
+// The preview came back: an assembled prompt replaces the text unless it was edited by hand.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const preview = document.getElementById("builder-preview");
+  const form = promptForm();
+  if (!preview || !form || event.detail.target !== preview) return;
+  const source = form.elements.builder_source.value;
+  const text = form.elements.text;
+  if (ANATOMY.includes(source) && preview.dataset.assembled && !text.dataset.edited) {
+    text.value = preview.dataset.assembled;
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-action='use-assembled']");
+  if (!button) return;
+  const form = promptForm();
+  const preview = document.getElementById("builder-preview");
+  form.elements.text.value = preview.dataset.assembled;
+  delete form.elements.text.dataset.edited;
+  form.elements.builder_source.value = "subject";
+  htmx.trigger(form.querySelector(".builder-live"), "change");
+});
+
+// Ctrl+Enter (Cmd+Enter on a Mac) generates from anywhere in the form.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  const form = event.target.form || promptForm();
+  if (form && form.id === "prompt-form") {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+function initBuilder() {
+  const form = promptForm();
+  if (form) applyEngine(form);
+}
+document.addEventListener("DOMContentLoaded", initBuilder);
+document.addEventListener("htmx:load", (event) => {
+  if (event.detail.elt && event.detail.elt.id === "prompt-form") initBuilder();
 });

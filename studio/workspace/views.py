@@ -7,16 +7,24 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from generation.presets import EXAMPLES
+from generation.prompting import assemble_prompt
 from generation.spec import GenerationError
-from studio.jobs.models import Generation
+from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import add_form_error
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
 from studio.projects.services import project_create
-from studio.prompts.forms import PromptForm
-from studio.prompts.services import prompt_submit
+from studio.prompts.forms import (
+    PromptForm,
+    builder_data,
+    initial_from_prompt,
+    initial_from_recipe,
+    selected_engine,
+)
+from studio.prompts.services import builder_preview, last_prompt, prompt_submit_variants
 from studio.teams.selectors import role_allows
 from studio.workspace.forms import ProjectForm
 
@@ -47,7 +55,36 @@ def project_detail(request, pk: int):
     if request.htmx and request.GET.get("page"):
         page = _gallery_page(project, request.GET.get("page"))
         return render(request, "workspace/detail.html#gallery", {"project": project, "page": page})
-    return project_page(request, project, PromptForm())
+    return project_page(request, project, _starting_form(request, project))
+
+
+def _starting_form(request, project) -> PromptForm:
+    """The form as it opens: an example, a clip's settings, or the user's last settings."""
+    example = EXAMPLES.get(request.GET.get("example", ""))
+    if example:
+        initial = {
+            **initial_from_prompt(last_prompt(project=project, user=request.user)),
+            **example.anatomy.to_dict(),
+            "text": assemble_prompt(example.anatomy),
+            "camera_motion": example.camera_motion,
+            "style_preset": example.style_preset,
+            "aspect_ratio": example.aspect_ratio,
+            "seed": None,
+        }
+        return PromptForm(initial=initial)
+    clip_id = request.GET.get("from_clip", "")
+    if clip_id.isdigit():
+        clip = (
+            Clip.objects.filter(pk=int(clip_id), project=project)
+            .select_related("generation__prompt")
+            .first()
+        )
+        if clip is not None:
+            g = clip.generation
+            return PromptForm(initial=initial_from_recipe(g.recipe, g.prompt, g.engine))
+    initial = initial_from_prompt(last_prompt(project=project, user=request.user))
+    initial.pop("seed", None)  # a new submit gets a new seed unless one is asked for
+    return PromptForm(initial=initial)
 
 
 def _gallery_page(project, number):
@@ -60,7 +97,7 @@ def project_page(request, project, form, *, status: int = 200):
     # Running and queued jobs, and the last day's failures so their reasons stay visible.
     recent = timezone.now() - timedelta(days=1)
     active = (
-        Generation.objects.filter(project=project, clip__isnull=True)
+        Generation.objects.filter(project=project, clip__isnull=True, dismissed=False)
         .filter(Q(status__in=Generation.ACTIVE) | Q(finished_at__gte=recent))
         .select_related("prompt")
         .order_by("-queued_at")[:20]
@@ -71,8 +108,46 @@ def project_page(request, project, form, *, status: int = 200):
         "active": active,
         "form": form,
         "can_edit": role_allows(project.user_role, "editor"),
+        "examples": EXAMPLES.values(),
+        "builder_data": builder_data(),
+        "preview": _preview(form),
     }
     return render(request, "workspace/detail.html", context, status=status)
+
+
+def _preview(form: PromptForm):
+    return builder_preview(
+        data=form.data if form.is_bound else form.initial, engine=form.engine_info
+    )
+
+
+@login_required
+@require_GET
+def prompt_form(request, pk: int):
+    """The prompt form alone (htmx): an example or a clip's settings, one click away."""
+    project = get_project_for_user(request.user, pk, role="editor")
+    form = _starting_form(request, project)
+    context = {
+        "project": project,
+        "form": form,
+        "examples": EXAMPLES.values(),
+        "preview": _preview(form),
+    }
+    return render(request, "workspace/detail.html#prompt-form", context)
+
+
+@login_required
+@require_GET
+def prompt_preview(request, pk: int):
+    """The live builder: the assembled prompt, what the engine reads, and the hints."""
+    get_project_for_user(request.user, pk, role="editor")
+    engine = selected_engine(request.GET.get("engine"))
+    preview = builder_preview(
+        data=request.GET, engine=engine, source=request.GET.get("builder_source", "")
+    )
+    return render(
+        request, "workspace/detail.html#builder-preview", {"preview": preview, "live": True}
+    )
 
 
 @login_required
@@ -80,16 +155,28 @@ def project_page(request, project, form, *, status: int = 200):
 def generate(request, pk: int):
     project = get_project_for_user(request.user, pk, role="editor")
     form = PromptForm(request.POST, request.FILES)
-    generation = None
+    generations = []
     if form.is_valid():
         try:
-            generation = prompt_submit(project=project, user=request.user, data=form.cleaned_data)
+            generations = prompt_submit_variants(
+                project=project,
+                user=request.user,
+                data=form.prompt_data(),
+                count=form.cleaned_data["variants"] or 1,
+            )
         except GenerationError as e:
             add_form_error(form, e, "prompt_form")
     if not request.htmx:
-        if generation is not None:
+        if generations:
             return redirect("project-detail", pk=project.pk)
         return project_page(request, project, form, status=400)
     # htmx swaps the form (with its errors, if any) in place, so this answers 200 either way.
-    context = {"project": project, "form": form, "new_generation": generation}
+    context = {
+        "project": project,
+        "form": form,
+        "new_generations": generations,
+        "new_generation": generations[0] if generations else None,
+        "examples": EXAMPLES.values(),
+        "preview": _preview(form),
+    }
     return render(request, "workspace/detail.html#prompt-form", context)

@@ -12,6 +12,7 @@ from generation.prompting import (
     Anatomy,
     Hint,
     assemble_prompt,
+    camera_phrase,
     compose_negative,
     compose_prompt,
     count_subjects,
@@ -270,3 +271,17 @@ def test_prompt_hints_puts_warnings_first_and_stays_quiet_on_a_good_prompt():
     assert {"faces", "complexity", "movement"} <= set(rules)
     assert all(h.level == "warning" for h in hints[:2]) and hints[-1].level == "tip"
     assert all(isinstance(h, Hint) for h in hints)
+
+
+def test_camera_phrase_follows_the_speed():
+    assert camera_phrase("pan_left") == CAMERA_MOTIONS["pan_left"].phrase
+    assert "very slowly" in camera_phrase("pan_left", "slow")
+    assert "quickly" in camera_phrase("pan_left", "fast") and "slowly" not in camera_phrase(
+        "pan_left", "fast"
+    )
+    assert camera_phrase("handheld", "fast").endswith("moving quickly")
+    assert camera_phrase("static", "fast") == CAMERA_MOTIONS["static"].phrase
+    assert "quickly" in compose_prompt("A fox", camera_motion="orbit", camera_speed="fast")
+    with pytest.raises(GenerationError) as exc:
+        camera_phrase("orbit", "warp")
+    assert exc.value.field == "camera_speed"
