@@ -39,6 +39,8 @@ def urls(project, g, clip):
     return [
         ("get", reverse("project-detail", args=[project.pk])),
         ("post", reverse("generate", args=[project.pk])),
+        ("get", reverse("prompt-form", args=[project.pk])),
+        ("get", reverse("prompt-preview", args=[project.pk])),
         ("get", reverse("generation-detail", args=[g.pk])),
         ("post", reverse("generation-cancel", args=[g.pk])),
         ("get", reverse("clip-detail", args=[clip.pk])),
