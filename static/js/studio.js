@@ -141,7 +141,8 @@ document.addEventListener("change", (event) => {
 document.addEventListener("htmx:afterSwap", (event) => {
   const preview = document.getElementById("builder-preview");
   const form = promptForm();
-  if (!preview || !form || event.detail.target !== preview) return;
+  const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!preview || !form || !from || !from.classList.contains("builder-live")) return;
   const source = form.elements.builder_source.value;
   const text = form.elements.text;
   if (ANATOMY.includes(source) && preview.dataset.assembled && !text.dataset.edited) {
