@@ -179,3 +179,115 @@ document.addEventListener("DOMContentLoaded", initBuilder);
 document.addEventListener("htmx:load", (event) => {
   if (event.detail.elt && event.detail.elt.id === "prompt-form") initBuilder();
 });
+
+// --- A/B comparison: B is drawn over A, clipped at the slider --------------------------
+document.addEventListener("input", (event) => {
+  if (!event.target.matches("[data-compare-split]")) return;
+  const b = document.querySelector(".compare-b");
+  if (b) b.style.clipPath = `inset(0 0 0 ${event.target.value}%)`;
+});
+document.addEventListener("click", (event) => {
+  if (!event.target.matches("[data-compare-play]")) return;
+  const videos = document.querySelectorAll("[data-compare] video");
+  videos.forEach((v) => { v.currentTime = 0; v.play(); });
+});
+
+// --- Small page helpers ------------------------------------------------------------------
+
+// Copy buttons (the new API key) and confirmation before destructive plain forms.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  const status = button.parentElement.querySelector("[data-copy-status]");
+  try {
+    await navigator.clipboard.writeText(source.textContent.trim());
+    if (status) status.textContent = "Copied.";
+  } catch (e) {
+    window.getSelection().selectAllChildren(source);
+    if (status) status.textContent = "Selected: press Ctrl+C to copy.";
+  }
+});
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset && event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// "Use these settings" on the project page fills the form in place; elsewhere it is a link.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.use-settings");
+  const form = promptForm();
+  if (!link || !form) return;
+  event.preventDefault();
+  htmx.ajax("GET", link.dataset.formUrl, { target: "#prompt-form", swap: "outerHTML" }).then(() => {
+    const fresh = promptForm();
+    if (fresh) { fresh.scrollIntoView({ block: "start", behavior: "smooth" }); fresh.elements.text.focus(); }
+  });
+});
+
+// After Generate: bring the new cards into view (on a phone they are below the form).
+document.addEventListener("htmx:afterSettle", (event) => {
+  const config = event.detail.requestConfig;
+  if (!config || !config.elt || config.elt.id !== "prompt-form" || config.verb !== "post") return;
+  const group = document.querySelector("#jobs .variants");
+  if (!group) return;
+  const box = group.getBoundingClientRect();
+  if (box.top < 0 || box.top > window.innerHeight - 80) {
+    group.scrollIntoView({ block: "start", behavior: "smooth" });
+  }
+  announce(`${group.children.length} job${group.children.length > 1 ? "s" : ""} started.`);
+});
+
+// Progress in the tab title and the live region; an optional notification when a job ends.
+const baseTitle = document.title;
+const seenStatus = new Map();
+
+function announce(text) {
+  const region = document.getElementById("announcer");
+  if (region) region.textContent = text;
+}
+
+function trackJobs() {
+  const cards = document.querySelectorAll("#jobs [id^='generation-']");
+  let running = 0, done = 0, total = 0;
+  cards.forEach((card) => {
+    const status = card.dataset.status;
+    const before = seenStatus.get(card.id);
+    if (before && before !== status && ["succeeded", "failed", "cancelled"].includes(status)) {
+      const text = status === "succeeded" ? "Your clip is ready." : `A job ${status}.`;
+      announce(text);
+      if (window.Notification && Notification.permission === "granted" && document.hidden) {
+        new Notification("Studio", { body: text, icon: "/static/favicon.svg" });
+      }
+    }
+    seenStatus.set(card.id, status);
+    const bar = card.querySelector("progress");
+    if (status === "running" || status === "queued") {
+      running += 1;
+      if (bar) { done += Number(bar.value) || 0; total += Number(bar.max) || 1; }
+    }
+  });
+  if (running) {
+    const pct = total ? Math.floor((100 * done) / total) : 0;
+    document.title = `(${pct}%) ${running} running · ${baseTitle}`;
+  } else {
+    document.title = baseTitle;
+  }
+}
+document.addEventListener("htmx:afterSettle", trackJobs);
+document.addEventListener("htmx:oobAfterSwap", trackJobs);
+document.addEventListener("htmx:wsAfterMessage", trackJobs);
+document.addEventListener("DOMContentLoaded", trackJobs);
+
+document.addEventListener("change", (event) => {
+  if (event.target.id === "notify-toggle" && event.target.checked && window.Notification) {
+    Notification.requestPermission().then((p) => { if (p !== "granted") event.target.checked = false; });
+  }
+});
+
+document.addEventListener("click", (event) => {
+  if (!event.target.matches("[data-action='clear-image-clip']")) return;
+  const form = promptForm();
+  form.elements.image_clip.value = "";
+  document.getElementById("image-from-clip").remove();
+});

@@ -88,3 +88,7 @@ class RemixForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "The same shot, in a snowstorm"}),
         error_messages={"required": "Write the new prompt."},
     )
+
+
+class ClipRenameForm(forms.Form):
+    title = forms.CharField(label="Title", required=False, max_length=120)

@@ -1,7 +1,10 @@
 """Writes that make new clips from a clip: transformations and remixes."""
 
+from collections.abc import Iterator, Mapping
+
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
 from generation.spec import GenerationError, GenerationRequest
 from studio import media
@@ -88,3 +91,147 @@ def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
         notes=[f"Remix of clip {clip.pk}: its recipe and seed with a new prompt."],
         source_clip=clip,
     )
+
+
+def clip_favourite(*, clip: Clip, favourite: bool) -> Clip:
+    """Star or unstar the keeper among variants."""
+    clip.favourite = favourite
+    clip.save(update_fields=["favourite"])
+    return clip
+
+
+def clip_rename(*, clip: Clip, title: str) -> Clip:
+    """Give the clip a title; blank shows its prompt again."""
+    clip.title = " ".join(title.split())[:120]
+    clip.save(update_fields=["title"])
+    return clip
+
+
+def generation_dismiss(*, generation: Generation) -> Generation:
+    """Put a failed or cancelled card away; its row (and the API's view of it) stays."""
+    if generation.status not in (Generation.Status.FAILED, Generation.Status.CANCELLED):
+        raise GenerationError("Only failed or cancelled jobs can be dismissed.", code="active")
+    generation.dismissed = True
+    generation.save(update_fields=["dismissed"])
+    return generation
+
+
+FRAMES = ("first", "last")
+
+
+def clip_frame_store(*, clip: Clip, which: str) -> str:
+    """Save the clip's first or last frame as a PNG input image; return its storage name."""
+    import io
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from generation import video
+
+    if which not in FRAMES:
+        raise GenerationError("Choose the first or the last frame.", field="image_path")
+    with media.local_copy(clip.file.name) as local:
+        frames, _ = video.read_video(str(local), max_frames=1 if which == "first" else None)
+    buf = io.BytesIO()
+    Image.fromarray(frames[0 if which == "first" else -1]).save(buf, format="PNG")
+    name = f"inputs/frames/{clip.project_id}/{uuid.uuid4().hex}.png"
+    return default_storage.save(name, ContentFile(buf.getvalue()))
+
+
+# --- Reads: the gallery's filters and sort ----------------------------------------------
+
+SORTS = {
+    "newest": ("-created_at", "-pk"),
+    "oldest": ("created_at", "pk"),
+    "favourites": ("-favourite", "-created_at", "-pk"),
+    "longest": ("-num_frames", "-created_at", "-pk"),
+}
+DERIVED_CHOICES = ("original", "derived")
+
+
+def clip_filter(qs: QuerySet[Clip], params: Mapping[str, str]) -> QuerySet[Clip]:
+    """Narrow and order a clip queryset by the gallery's query parameters.
+
+    `q` searches titles and prompts; `engine`, `mode`, `aspect`, `camera` and `author`
+    (a username) match exactly; `favourite=1` keeps starred clips; `derived` is
+    "original" or "derived" (made from another clip); `sort` is one of SORTS. Unknown or
+    blank values are ignored, so a stale link never errors. Takes and returns a queryset so
+    pagination composes with it.
+    """
+    get = lambda key: (params.get(key) or "").strip()  # noqa: E731
+    if q := get("q"):
+        qs = qs.filter(
+            Q(title__icontains=q)
+            | Q(generation__prompt__text__icontains=q)
+            | Q(generation__recipe__prompt__icontains=q)
+        )
+    if engine := get("engine"):
+        qs = qs.filter(generation__engine=engine)
+    if mode := get("mode"):
+        qs = qs.filter(generation__mode=mode)
+    if aspect := get("aspect"):
+        qs = qs.filter(generation__prompt__aspect_ratio=aspect)
+    if camera := get("camera"):
+        qs = qs.filter(generation__recipe__camera_motion=camera)
+    if author := get("author"):
+        qs = qs.filter(generation__requested_by__username=author)
+    if get("favourite") in ("1", "on", "true"):
+        qs = qs.filter(favourite=True)
+    derived = get("derived")
+    if derived == "original":
+        qs = qs.filter(parent_clip__isnull=True)
+    elif derived == "derived":
+        qs = qs.filter(parent_clip__isnull=False)
+    return qs.order_by(*SORTS.get(get("sort"), SORTS["newest"]))
+
+
+def gallery_facets(project) -> dict[str, list]:
+    """The values the project's filters offer: engines, modes and authors in use."""
+    gens = Generation.objects.filter(project=project, clip__isnull=False)
+    return {
+        "engines": sorted(set(gens.values_list("engine", flat=True))),
+        "modes": sorted(set(gens.values_list("mode", flat=True))),
+        "authors": sorted({u for u in gens.values_list("requested_by__username", flat=True) if u}),
+    }
+
+
+class _Sink:
+    """A write-only file that hands out what was written, for streaming a zip."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> Iterator[bytes]:
+        chunks, self._chunks = self._chunks, []
+        yield from chunks
+
+
+def clips_zip_stream(clips: list[Clip]) -> Iterator[bytes]:
+    """Stream the clips' MP4s as a zip (stored, not deflated: H.264 does not compress),
+    never holding more than one read chunk in memory."""
+    import zipfile
+
+    from django.core.files.storage import default_storage
+
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for clip in clips:
+            arcname = f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4"
+            with (
+                archive.open(arcname, "w", force_zip64=True) as out,
+                default_storage.open(clip.file.name) as src,
+            ):
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+                    yield from sink.drain()
+            yield from sink.drain()
+    yield from sink.drain()

@@ -11,3 +11,9 @@ def project_create(*, team: Team, name: str, user: User) -> Project:
 
 def project_touch(*, project_id: int) -> None:
     Project.objects.filter(pk=project_id).update(last_activity_at=timezone.now())
+
+
+def project_rename(*, project: Project, name: str) -> Project:
+    project.name = name.strip()
+    project.save(update_fields=["name"])
+    return project

@@ -127,6 +127,12 @@ class PromptForm(forms.ModelForm):
         initial=1,
         help_text="Different seeds, side by side.",
     )
+    image_clip = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    image_frame = forms.ChoiceField(
+        required=False,
+        choices=[("last", "Last frame"), ("first", "First frame")],
+        widget=forms.HiddenInput,
+    )
     platform = forms.ChoiceField(
         label="Made for",
         required=False,
@@ -270,7 +276,8 @@ class PromptForm(forms.ModelForm):
             return data
         candidate = Prompt(**self.prompt_data())
         try:
-            placeholder = "pending-upload" if data.get("image") else None
+            has_image = data.get("image") or data.get("image_clip")
+            placeholder = "pending-upload" if has_image else None
             build_request(candidate, image_path=placeholder)
         except GenerationError as e:
             add_form_error(self, e, "prompt_form")

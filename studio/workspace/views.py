@@ -1,6 +1,7 @@
 """The workspace: the project list and the project page, which brings prompt, jobs and gallery together."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -12,11 +13,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generation.presets import EXAMPLES
 from generation.prompting import assemble_prompt
 from generation.spec import GenerationError
+from studio.gallery.services import clip_filter, clip_frame_store, gallery_facets
 from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import add_form_error
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
-from studio.projects.services import project_create
+from studio.projects.services import project_create, project_rename
 from studio.prompts.forms import (
     PromptForm,
     builder_data,
@@ -26,7 +28,7 @@ from studio.prompts.forms import (
 )
 from studio.prompts.services import builder_preview, last_prompt, prompt_submit_variants
 from studio.teams.selectors import role_allows
-from studio.workspace.forms import ProjectForm
+from studio.workspace.forms import ProjectForm, ProjectRenameForm
 
 CLIPS_PER_PAGE = 12
 
@@ -52,9 +54,9 @@ def project_list(request):
 @login_required
 def project_detail(request, pk: int):
     project = get_project_for_user(request.user, pk)
-    if request.htmx and request.GET.get("page"):
-        page = _gallery_page(project, request.GET.get("page"))
-        return render(request, "workspace/detail.html#gallery", {"project": project, "page": page})
+    if request.htmx and (request.GET.get("page") or request.GET.get("gallery")):
+        context = {"project": project, **_gallery_context(project, request.GET)}
+        return render(request, "workspace/detail.html#gallery", context)
     return project_page(request, project, _starting_form(request, project))
 
 
@@ -84,15 +86,38 @@ def _starting_form(request, project) -> PromptForm:
             return PromptForm(initial=initial_from_recipe(g.recipe, g.prompt, g.engine))
     initial = initial_from_prompt(last_prompt(project=project, user=request.user))
     initial.pop("seed", None)  # a new submit gets a new seed unless one is asked for
+    image_clip = request.GET.get("image_clip", "")
+    if image_clip.isdigit() and project.clips.filter(pk=int(image_clip)).exists():
+        initial["image_clip"] = int(image_clip)
+        initial["image_frame"] = "first" if request.GET.get("frame") == "first" else "last"
     return PromptForm(initial=initial)
 
 
-def _gallery_page(project, number):
-    clips = project.clips.select_related("generation__prompt").order_by("-created_at", "-pk")
-    return Paginator(clips, CLIPS_PER_PAGE).get_page(number)
+GALLERY_PARAMS = (
+    "q",
+    "engine",
+    "mode",
+    "aspect",
+    "camera",
+    "author",
+    "favourite",
+    "derived",
+    "sort",
+)
 
 
-def project_page(request, project, form, *, status: int = 200):
+def _gallery_context(project, params) -> dict:
+    """The gallery's page of clips under the filters in `params`, and the filters' state."""
+    clips = clip_filter(project.clips.select_related("generation__prompt"), params)
+    filters = {k: params.get(k, "") for k in GALLERY_PARAMS if params.get(k)}
+    return {
+        "page": Paginator(clips, CLIPS_PER_PAGE).get_page(params.get("page")),
+        "filters": filters,
+        "filter_query": urlencode(filters),
+    }
+
+
+def project_page(request, project, form, *, status: int = 200, extra: dict | None = None):
     """The whole project page; a failed submit without JavaScript shows it with the form's errors."""
     # Running and queued jobs, and the last day's failures so their reasons stay visible.
     recent = timezone.now() - timedelta(days=1)
@@ -104,13 +129,15 @@ def project_page(request, project, form, *, status: int = 200):
     )
     context = {
         "project": project,
-        "page": _gallery_page(project, request.GET.get("page")),
+        **_gallery_context(project, request.GET),
+        "facets": gallery_facets(project),
         "active": active,
         "form": form,
         "can_edit": role_allows(project.user_role, "editor"),
         "examples": EXAMPLES.values(),
         "builder_data": builder_data(),
         "preview": _preview(form),
+        **(extra or {}),
     }
     return render(request, "workspace/detail.html", context, status=status)
 
@@ -150,6 +177,14 @@ def prompt_preview(request, pk: int):
     )
 
 
+def _frame_of(project, cleaned) -> str:
+    """Store the chosen frame of one of the project's clips as the input image."""
+    clip = Clip.objects.filter(pk=cleaned["image_clip"], project=project).first()
+    if clip is None:
+        raise GenerationError("That clip is not in this project.", field="image_path")
+    return clip_frame_store(clip=clip, which=cleaned.get("image_frame") or "last")
+
+
 @login_required
 @require_POST
 def generate(request, pk: int):
@@ -158,10 +193,13 @@ def generate(request, pk: int):
     generations = []
     if form.is_valid():
         try:
+            data = form.prompt_data()
+            if form.cleaned_data.get("image_clip") and not data.get("image"):
+                data["image"] = _frame_of(project, form.cleaned_data)
             generations = prompt_submit_variants(
                 project=project,
                 user=request.user,
-                data=form.prompt_data(),
+                data=data,
                 count=form.cleaned_data["variants"] or 1,
             )
         except GenerationError as e:
@@ -180,3 +218,18 @@ def generate(request, pk: int):
         "preview": _preview(form),
     }
     return render(request, "workspace/detail.html#prompt-form", context)
+
+
+@login_required
+@require_POST
+def project_rename_view(request, pk: int):
+    project = get_project_for_user(request.user, pk, role="editor")
+    form = ProjectRenameForm(request.POST)
+    if form.is_valid():
+        project_rename(project=project, name=form.cleaned_data["name"])
+    context = {"project": project, "rename_form": form, "can_edit": True}
+    if request.htmx:
+        return render(request, "workspace/detail.html#project-title", context)
+    if not form.is_valid():
+        return project_page(request, project, PromptForm(), status=400, extra=context)
+    return redirect("project-detail", pk=project.pk)
