@@ -291,3 +291,32 @@ document.addEventListener("click", (event) => {
   form.elements.image_clip.value = "";
   document.getElementById("image-from-clip").remove();
 });
+
+// --- Make more from a clip: only the chosen action's fields, only its valid factors -------
+function applyDeriveMode(form) {
+  const mode = form.elements.mode && form.elements.mode.value;
+  if (!mode) return;
+  form.parentElement.querySelectorAll("[data-modes]").forEach((el) => {
+    el.hidden = !el.dataset.modes.split(" ").includes(mode);
+  });
+  let factors = {};
+  try { factors = JSON.parse(form.dataset.factors || "{}"); } catch (e) { factors = {}; }
+  const allowed = factors[mode];
+  const scale = form.elements.scale;
+  if (!scale || !allowed) return;
+  Array.from(scale.options).forEach((opt) => {
+    opt.disabled = !allowed.includes(Number(opt.value));
+  });
+  if (scale.selectedOptions[0] && scale.selectedOptions[0].disabled) {
+    const first = Array.from(scale.options).find((o) => !o.disabled);
+    if (first) scale.value = first.value;
+  }
+}
+document.addEventListener("change", (event) => {
+  const form = event.target.form;
+  if (form && form.id === "derive-form" && event.target.name === "mode") applyDeriveMode(form);
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("derive-form");
+  if (form) applyDeriveMode(form);
+});

@@ -261,6 +261,7 @@ def build_derived_request(
     engine_id: str | None = None,
     scale: int = 2,
     upscale_model: str = DEFAULT_MODEL,
+    upscaler: str = "auto",
     target_fps: float | None = None,
     target_size: int | None = None,
     prompt: str = "",
@@ -292,7 +293,14 @@ def build_derived_request(
         video_path=src.path,
         scale=scale,
         strength=strength,
-        options={"upscale_model": upscale_model} if mode in ("upscale", "enhance") else {},
+        options=(
+            {
+                "upscale_model": upscale_model,
+                **({"upscaler": upscaler} if upscaler != "auto" else {}),
+            }
+            if mode in ("upscale", "enhance")
+            else {}
+        ),
     )
     if mode == "enhance":
         target = plan_target(

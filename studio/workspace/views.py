@@ -136,7 +136,7 @@ def project_page(request, project, form, *, status: int = 200, extra: dict | Non
         "can_edit": role_allows(project.user_role, "editor"),
         "examples": EXAMPLES.values(),
         "builder_data": builder_data(),
-        "preview": _preview(form),
+        "builder": _preview(form),
         **(extra or {}),
     }
     return render(request, "workspace/detail.html", context, status=status)
@@ -158,7 +158,7 @@ def prompt_form(request, pk: int):
         "project": project,
         "form": form,
         "examples": EXAMPLES.values(),
-        "preview": _preview(form),
+        "builder": _preview(form),
     }
     return render(request, "workspace/detail.html#prompt-form", context)
 
@@ -173,7 +173,7 @@ def prompt_preview(request, pk: int):
         data=request.GET, engine=engine, source=request.GET.get("builder_source", "")
     )
     return render(
-        request, "workspace/detail.html#builder-preview", {"preview": preview, "live": True}
+        request, "workspace/detail.html#builder-preview", {"builder": preview, "live": True}
     )
 
 
@@ -215,7 +215,7 @@ def generate(request, pk: int):
         "new_generations": generations,
         "new_generation": generations[0] if generations else None,
         "examples": EXAMPLES.values(),
-        "preview": _preview(form),
+        "builder": _preview(form),
     }
     return render(request, "workspace/detail.html#prompt-form", context)
 

@@ -110,6 +110,7 @@ def test_variants_have_different_seeds_and_arrive_side_by_side(
     gens = list(Generation.objects.order_by("recipe__seed"))
     assert [g.recipe["seed"] for g in gens] == [40, 41, 42]
     assert 'class="variants variants-3"' in html
+    assert "BuilderPreview" not in html  # the builder's context never leaks into job cards
     assert all(f'id="generation-{g.pk}"' in html for g in gens)
     assert len({g.prompt_id for g in gens}) == 3
 
