@@ -38,6 +38,7 @@ urlpatterns = [
     path("clips/<int:pk>/compare/", gallery.clip_compare, name="clip-compare"),
     path("projects/<int:pk>/clips.zip", gallery.clips_zip, name="clips-zip"),
     path("projects/<int:pk>/rename/", workspace.project_rename_view, name="project-rename"),
+    path("projects/<int:pk>/footage/", workspace.footage, name="project-footage"),
     path(
         "generations/<uuid:pk>/dismiss/",
         gallery.generation_dismiss_view,

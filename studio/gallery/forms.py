@@ -1,6 +1,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 
 from generation.spec import MODE_LABELS, GenerationError
 from generation.upscale import DEFAULT_MODEL, UPSCALE_MODEL_LABELS
@@ -97,7 +98,7 @@ class DeriveForm(forms.Form):
     seconds = forms.FloatField(label="Seconds to add", min_value=0.1, max_value=600, initial=2)
     strength = forms.FloatField(label="Restyle strength", min_value=0, max_value=1, initial=0.6)
 
-    def __init__(self, *args, clip: Clip, **kwargs):
+    def __init__(self, *args, clip: Clip | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.clip = clip
         offered = set().union(*(e.capabilities.modes for e in available_engines()))
@@ -108,13 +109,15 @@ class DeriveForm(forms.Form):
         missing = [m for m in DERIVE_MODES if m not in offered]
         self.missing = [f"{MODE_LABELS[m]} needs {MODE_NEEDS[m]}" for m in missing]
         self.factors = self._factors(clip)
-        estimates = upscale_estimates(clip)
-        self.estimate = (
-            f"Upscaling these {clip.num_frames} frames of {clip.width}×{clip.height} on a 2-core "
-            f"CPU takes {_duration(estimates['fast'])} with Fast, "
-            f"{_duration(estimates['general'])} with General, "
-            f"{_duration(estimates['lanczos'])} with Lanczos (a GPU is far faster)."
-        )
+        self.estimate = ""
+        if clip is not None:
+            estimates = upscale_estimates(clip)
+            self.estimate = (
+                f"Upscaling these {clip.num_frames} frames of {clip.width}×{clip.height} on a "
+                f"2-core CPU takes {_duration(estimates['fast'])} with Fast, "
+                f"{_duration(estimates['general'])} with General, "
+                f"{_duration(estimates['lanczos'])} with Lanczos (a GPU is far faster)."
+            )
         enhancers = [e.capabilities for e in available_engines(modes={"enhance"})]
         if enhancers:  # The browser's limits; the engine's plan gives the precise ones.
             self.fields["target_fps"].widget.attrs["max"] = max(c.max_fps for c in enhancers)
@@ -124,13 +127,13 @@ class DeriveForm(forms.Form):
         self.notes: list[str] = []
 
     @staticmethod
-    def _factors(clip: Clip) -> dict[str, list[int]]:
+    def _factors(clip: Clip | None) -> dict[str, list[int]]:
         """The factors each scaling action accepts for this clip, within the engines' sizes."""
         factors: dict[str, list[int]] = {}
         for mode in ("interpolate", "upscale"):
             engines = available_engines(modes={mode})
             allowed = sorted({s for e in engines for s in e.capabilities.scales.get(mode, ())})
-            if mode == "upscale" and engines:
+            if mode == "upscale" and engines and clip is not None:
                 biggest = max(e.capabilities.max_size for e in engines)
                 allowed = [s for s in allowed if max(clip.width, clip.height) * s <= biggest]
             factors[mode] = allowed
@@ -153,12 +156,11 @@ class DeriveForm(forms.Form):
         allowed = self.factors.get(mode)
         if allowed is not None and scale not in allowed:
             offered = ", ".join(f"×{s}" for s in allowed) or "no factor"
-            self.add_error(
-                "scale",
-                f"{MODE_LABELS[mode]} of this {self.clip.width}×{self.clip.height} clip offers "
-                f"{offered}.",
-            )
+            what = f"this {self.clip.width}×{self.clip.height} clip" if self.clip else "a video"
+            self.add_error("scale", f"{MODE_LABELS[mode]} of {what} offers {offered}.")
             return data
+        if self.clip is None:
+            return data  # the upload is probed, and the request built, when it is stored
         try:
             self.engine, self.request, self.notes = build_derived_request(
                 self.clip,
@@ -191,3 +193,23 @@ class RemixForm(forms.Form):
 
 class ClipRenameForm(forms.Form):
     title = forms.CharField(label="Title", required=False, max_length=120)
+
+
+class FootageForm(DeriveForm):
+    """Your own video as the source: restyle, extend, upscale or interpolate it."""
+
+    video = forms.FileField(label="Your video (MP4, MOV or WebM)")
+
+    field_order = ["video"]
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "footage_%s")  # beside the prompt form on one page
+        super().__init__(*args, clip=None, **kwargs)
+        self.order_fields(["video", "mode"])
+
+    def clean_video(self):
+        upload = self.cleaned_data["video"]
+        if upload.size > settings.STUDIO_MAX_UPLOAD_BYTES:
+            mb = settings.STUDIO_MAX_UPLOAD_BYTES // (1024 * 1024)
+            raise forms.ValidationError(f"The video is larger than {mb} MB.")
+        return upload

@@ -235,3 +235,33 @@ def clips_zip_stream(clips: list[Clip]) -> Iterator[bytes]:
                     yield from sink.drain()
             yield from sink.drain()
     yield from sink.drain()
+
+
+def footage_derive(*, project, user: User, upload, options: dict) -> Generation:
+    """Store an uploaded video and submit a transformation of it (the API's edits path).
+
+    The stored file is the run's input; it is removed again if the request is refused.
+    """
+    import uuid
+    from pathlib import Path
+
+    from django.core.files.storage import default_storage
+
+    from studio.jobs.recipes import SourceVideo, build_derived_request
+
+    suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
+    name = default_storage.save(f"inputs/uploads/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    try:
+        try:
+            source = SourceVideo.of_file(name)
+        except GenerationError as e:
+            raise GenerationError(
+                e.message.replace(Path(name).name, upload.name or "The upload"), field="video_path"
+            ) from None
+        info, request, notes = build_derived_request(source, **options)
+        return generation_submit(
+            project=project, user=user, engine_id=info.id, request=request, notes=notes
+        )
+    except Exception:
+        media.delete(name)
+        raise

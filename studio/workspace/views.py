@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generation.presets import EXAMPLES
 from generation.prompting import assemble_prompt
 from generation.spec import GenerationError
-from studio.gallery.services import clip_filter, clip_frame_store, gallery_facets
+from studio.gallery.forms import FootageForm
+from studio.gallery.services import clip_filter, clip_frame_store, footage_derive, gallery_facets
 from studio.jobs.models import Clip, Generation
 from studio.jobs.recipes import add_form_error
 from studio.projects.access import get_project_for_user
@@ -137,6 +138,7 @@ def project_page(request, project, form, *, status: int = 200, extra: dict | Non
         "examples": EXAMPLES.values(),
         "builder_data": builder_data(),
         "builder": _preview(form),
+        "footage_form": FootageForm(),
         **(extra or {}),
     }
     return render(request, "workspace/detail.html", context, status=status)
@@ -233,3 +235,32 @@ def project_rename_view(request, pk: int):
     if not form.is_valid():
         return project_page(request, project, PromptForm(), status=400, extra=context)
     return redirect("project-detail", pk=project.pk)
+
+
+@login_required
+@require_POST
+def footage(request, pk: int):
+    """Restyle, extend, upscale or interpolate a video the user uploads."""
+    project = get_project_for_user(request.user, pk, role="editor")
+    form = FootageForm(request.POST, request.FILES)
+    if form.is_valid():
+        d = form.cleaned_data
+        options = {
+            "mode": d["mode"],
+            "engine_id": d.get("engine") or None,
+            "scale": d["scale"],
+            "upscale_model": d["upscale_model"],
+            "upscaler": d.get("upscaler") or "auto",
+            "target_fps": d.get("target_fps"),
+            "target_size": d.get("target_size"),
+            "prompt": d.get("prompt") or "",
+            "seconds": d["seconds"],
+            "strength": d["strength"],
+        }
+        try:
+            footage_derive(project=project, user=request.user, upload=d["video"], options=options)
+            return redirect("project-detail", pk=project.pk)
+        except GenerationError as e:
+            add_form_error(form, e, "derive_form")
+    extra = {"footage_form": form}
+    return project_page(request, project, _starting_form(request, project), status=400, extra=extra)

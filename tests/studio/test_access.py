@@ -55,6 +55,7 @@ def urls(project, g, clip):
         ("get", reverse("clip-compare", args=[clip.pk])),
         ("get", reverse("clips-zip", args=[project.pk]) + f"?clip={clip.pk}"),
         ("post", reverse("project-rename", args=[project.pk])),
+        ("post", reverse("project-footage", args=[project.pk])),
         ("post", reverse("generation-dismiss", args=[g.pk])),
     ]
 

@@ -196,3 +196,52 @@ def test_recipes_show_human_labels_and_no_zero_minutes(alice_client, clips):
     assert "Pan left" in html and "pan_left" not in html.replace('value="pan_left"', "")
     assert "Text to video" in html and "just now" in html
     assert "0 minutes ago" not in html and "0\xa0minutes ago" not in html
+
+
+def _mp4(tmp_path, frames=5, size=(64, 48), fps=8) -> bytes:
+    import numpy as np
+
+    from generation.video import encode_mp4
+
+    path = tmp_path / "mine.mp4"
+    rng = np.random.default_rng(0)
+    encode_mp4(rng.integers(0, 255, (frames, size[1], size[0], 3), dtype=np.uint8), fps, path)
+    return path.read_bytes()
+
+
+FOOTAGE = {"mode": "interpolate", "engine": "", "scale": "2", "upscale_model": "fast",
+           "upscaler": "auto", "seconds": "1", "strength": "0.6"}  # fmt: skip
+
+
+def test_own_footage_is_transformed_through_the_uploads_path(
+    alice_client, alice_project, redis_conn, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    video = SimpleUploadedFile("mine.mp4", _mp4(tmp_path), content_type="video/mp4")
+    response = alice_client.post(
+        reverse("project-footage", args=[alice_project.pk]), {**FOOTAGE, "video": video}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    g = Generation.objects.get()
+    assert g.mode == "interpolate" and g.source_clip is None
+    assert g.recipe["video_path"].startswith(f"inputs/uploads/{alice_project.pk}/")
+    assert (g.recipe["width"], g.recipe["height"], g.recipe["num_frames"]) == (64, 48, 5)
+    page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    assert 'id="footage"' in page and 'id="footage_video"' in page
+
+
+def test_footage_that_is_not_a_video_is_a_form_error(alice_client, alice_project, settings):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    junk = SimpleUploadedFile("notes.mp4", b"not a video at all", content_type="video/mp4")
+    response = alice_client.post(
+        reverse("project-footage", args=[alice_project.pk]), {**FOOTAGE, "video": junk}
+    )
+    assert response.status_code == 400
+    assert "notes.mp4 is not a readable video" in response.content.decode()
+    assert not Generation.objects.exists()
+    uploads = Path(settings.MEDIA_ROOT) / "inputs" / "uploads"
+    assert not uploads.exists() or not any(uploads.rglob("*.mp4"))
