@@ -29,6 +29,7 @@ urlpatterns = [
     path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
     path("clips/<int:pk>/video.mp4", gallery.clip_video, name="clip-video"),
     path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),
+    path("clips/<int:pk>/sprites.jpg", gallery.clip_sprites, name="clip-sprites"),
     path("clips/<int:pk>/download/", gallery.clip_download, name="clip-download"),
     path("clips/<int:pk>/derive/", gallery.clip_derive_view, name="clip-derive"),
     path("clips/<int:pk>/remix/", gallery.clip_remix_view, name="clip-remix"),

@@ -320,3 +320,34 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("derive-form");
   if (form) applyDeriveMode(form);
 });
+
+// --- Hover a gallery card to scrub through its frames (the clip's 4×4 spritesheet) -------
+document.addEventListener("pointermove", (event) => {
+  if (event.pointerType !== "mouse") return;
+  const media = event.target.closest && event.target.closest(".clips .clip .media");
+  document.querySelectorAll(".scrub:not([hidden])").forEach((s) => {
+    if (!media || !media.contains(s)) s.hidden = true;
+  });
+  if (!media) return;
+  const figure = media.closest(".clip");
+  const video = media.querySelector("video");
+  const scrub = media.querySelector(".scrub");
+  if (!scrub || !video || !video.paused || video.currentTime > 0) return;
+  const frames = Number(figure.dataset.frames) || 1;
+  const tiles = Math.max(1, Math.min(16, frames));
+  const cols = Math.min(4, tiles);
+  const rows = Math.ceil(tiles / cols);
+  if (!scrub.style.backgroundImage) {
+    scrub.style.backgroundImage = `url("${figure.dataset.sprites}")`;
+    scrub.style.backgroundSize = `${cols * 100}% ${rows * 100}%`;
+  }
+  const box = media.getBoundingClientRect();
+  const x = Math.min(0.999, Math.max(0, (event.clientX - box.left) / box.width));
+  const k = Math.floor(x * tiles);
+  const col = k % cols;
+  const row = Math.floor(k / cols);
+  const px = cols > 1 ? (col * 100) / (cols - 1) : 0;
+  const py = rows > 1 ? (row * 100) / (rows - 1) : 0;
+  scrub.style.backgroundPosition = `${px}% ${py}%`;
+  scrub.hidden = false;
+});

@@ -18,7 +18,7 @@ from studio.gallery.services import (
     generation_dismiss,
 )
 from studio.jobs.models import Clip, Generation
-from studio.jobs.services import generation_delete
+from studio.jobs.services import clip_spritesheet, generation_delete
 from studio.projects.access import check_project_access, get_project_for_user
 from studio.teams.selectors import role_allows
 
@@ -98,6 +98,17 @@ def clip_video(request, pk: int):
 @login_required
 def clip_poster(request, pk: int):
     return media.serve(request, _get_clip_for_user(request, pk).poster.name)
+
+
+@login_required
+def clip_sprites(request, pk: int):
+    """The clip's 4×4 frame grid for hover scrubbing; drawn on first request."""
+    clip = _get_clip_for_user(request, pk)
+    try:
+        name = clip_spritesheet(clip=clip)
+    except GenerationError:  # the video cannot be decoded: the poster still shows something
+        name = clip.poster.name
+    return media.serve(request, name)
 
 
 @login_required

@@ -47,6 +47,7 @@ def urls(project, g, clip):
         ("get", reverse("clip-video", args=[clip.pk])),
         ("get", reverse("clip-poster", args=[clip.pk])),
         ("get", reverse("clip-download", args=[clip.pk])),
+        ("get", reverse("clip-sprites", args=[clip.pk])),
         ("post", reverse("clip-derive", args=[clip.pk])),
         ("post", reverse("clip-remix", args=[clip.pk])),
         ("post", reverse("clip-delete", args=[clip.pk])),

@@ -245,3 +245,14 @@ def test_footage_that_is_not_a_video_is_a_form_error(alice_client, alice_project
     assert not Generation.objects.exists()
     uploads = Path(settings.MEDIA_ROOT) / "inputs" / "uploads"
     assert not uploads.exists() or not any(uploads.rglob("*.mp4"))
+
+
+def test_gallery_cards_scrub_through_the_spritesheet(alice_client, alice_project, clips):
+    fox = clips[0]
+    page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    url = reverse("clip-sprites", args=[fox.pk])
+    assert f'data-sprites="{url}" data-frames="{fox.num_frames}"' in page
+    response = alice_client.get(url)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:3] == b"\xff\xd8\xff"  # a JPEG
