@@ -99,12 +99,14 @@ def test_variants_favourites_filters_and_delete(live_studio, project_id, browser
     login(page, live_studio)
     page.goto(f"{live_studio}/projects/{project_id}/")
     page.wait_for_timeout(300)  # the socket connects
+    assert page.is_visible("text=Finished clips land here")
     cards = generate(page, text="a paper boat drifts slowly on a pond", variants="3",
                      resolution="256", duration_s="0.5", fps="8")  # fmt: skip
     assert len(cards) == 3
     group = page.locator("#jobs .variants")
     assert group.count() == 1 and group.locator("article").count() == 3
     wait_for_clips(page, cards)
+    assert not page.is_visible("text=Finished clips land here")
     # Side by side: the three cards share a row at 1360 px.
     tops = [page.locator(f"#{c}").bounding_box()["y"] for c in cards]
     assert max(tops) - min(tops) < 2, tops
