@@ -113,28 +113,21 @@ function insertCameraPhrase(form) {
   camera.value = form.elements.camera_motion.value === "static" && !camera.value ? "" : phrase;
 }
 
+// Selects fire "input" before "change", and the live preview goes out on "change": apply
+// the presets here so the preview sees the values they set.
 document.addEventListener("input", (event) => {
   const form = event.target.form;
   if (!form || form.id !== "prompt-form") return;
-  const name = event.target.name;
+  let name = event.target.name;
   if (name === "text") form.elements.text.dataset.edited = "1";
-  // Edited by hand, the prompt stays as written; the preview offers the assembled one.
-  const source = ANATOMY.includes(name) && form.elements.text.dataset.edited ? "text" : name;
-  if (form.elements.builder_source) form.elements.builder_source.value = source;
-});
-
-document.addEventListener("change", (event) => {
-  const form = event.target.form;
-  if (!form || form.id !== "prompt-form") return;
-  const name = event.target.name;
   if (name === "engine") applyEngine(form);
   if (name === "platform") { applyPlatform(form); applyEngine(form); }
   if (name === "fps") applyEngine(form);
-  if (name === "mood") applyMood(form);
-  if (name === "camera_motion") insertCameraPhrase(form);
-  if (form.elements.builder_source && ["mood", "camera_motion"].includes(name)) {
-    form.elements.builder_source.value = "camera";
-  }
+  if (name === "mood") { applyMood(form); name = "camera"; }
+  if (name === "camera_motion") { insertCameraPhrase(form); name = "camera"; }
+  // Edited by hand, the prompt stays as written; the preview offers the assembled one.
+  const source = ANATOMY.includes(name) && form.elements.text.dataset.edited ? "text" : name;
+  if (form.elements.builder_source) form.elements.builder_source.value = source;
 });
 
 // The preview came back: an assembled prompt replaces the text unless it was edited by hand.

@@ -88,6 +88,12 @@ def test_live_builder_examples_and_presets(live_studio, project_id, browser_page
     assert page.input_value("#id_fps") == "30"
     page.click("text=Dark forest")
     page.wait_for_function("document.querySelector('#id_text').value.includes('lantern')")
+    # A product mood sets the look, the light and the camera, and the prompt follows.
+    page.select_option("#id_mood", "premium")
+    page.wait_for_function(
+        "document.querySelector('#id_text').value.includes('gentle rim light on a dark')"
+    )
+    assert page.input_value("#id_camera_motion") == "orbit"
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#jobs article", timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -217,6 +217,7 @@ def test_make_more_offers_only_what_fits_the_clip(alice_client, make_clip):
     # Each field says which actions it belongs to, so the page shows only those.
     assert 'data-modes="interpolate upscale"' in html  # the factor
     assert 'data-modes="video_to_video"' in html  # restyle strength
+    assert 'data-modes=""' not in html  # the action itself always shows
     # 1280 px ×4 would pass the enhance engine's 3840 px long side.
     assert "&quot;upscale&quot;: [2, 3]" in html and "&quot;interpolate&quot;: [2, 3, 4]" in html
     assert "with Fast" in html and "with Lanczos" in html and "within one tile" in html
