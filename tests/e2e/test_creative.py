@@ -88,6 +88,8 @@ def test_live_builder_examples_and_presets(live_studio, project_id, browser_page
     assert page.input_value("#id_fps") == "30"
     page.click("text=Dark forest")
     page.wait_for_function("document.querySelector('#id_text').value.includes('lantern')")
+    # htmx wires up the swapped-in form when it settles; no person is faster than that.
+    page.wait_for_function("!document.querySelector('.htmx-added, .htmx-settling')")
     # A product mood sets the look, the light and the camera, and the prompt follows.
     page.select_option("#id_mood", "premium")
     page.wait_for_function(
@@ -109,6 +111,8 @@ def test_variants_favourites_filters_and_delete(live_studio, project_id, browser
     cards = generate(page, text="a paper boat drifts slowly on a pond", variants="3",
                      resolution="256", duration_s="0.5", fps="8")  # fmt: skip
     assert len(cards) == 3
+    # The socket may bring the cards first; the submit's response then groups them.
+    page.wait_for_function("document.querySelectorAll('#jobs .variants article').length === 3")
     group = page.locator("#jobs .variants")
     assert group.count() == 1 and group.locator("article").count() == 3
     wait_for_clips(page, cards)
@@ -155,6 +159,7 @@ def test_layout_holds_on_a_phone_and_a_desktop(live_studio, project_id, browser_
     tall = generate(page, text="a tall lighthouse, waves crash slowly", aspect_ratio="9:16",
                     resolution="1280", duration_s="0.5", fps="8")  # fmt: skip
     wait_for_clips(page, wide + tall)
+    word_page = page.get_attribute(f"#{wide[0]} .gen-prompt a", "href")
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
         page.reload()
@@ -175,8 +180,15 @@ def test_layout_holds_on_a_phone_and_a_desktop(live_studio, project_id, browser_
         assert page.locator(".clip-page video").first.bounding_box()["height"] <= viewport["height"]
         assert overflow(page) <= 0
         page.go_back()
+    # After Generate on a phone, the new card (below the form) is brought into view.
+    generate(page, text="a kite rises slowly over the dunes", aspect_ratio="16:9",
+             resolution="256", duration_s="0.5", fps="8")  # fmt: skip
+    page.wait_for_function(
+        "() => { const r = document.querySelector('#jobs .variants').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight; }"
+    )
     # The unbroken word's own clip page does not widen the phone either.
-    page.goto(f"{live_studio}/projects/{project_id}/")
-    page.locator("#gallery .clip:not([data-portrait]) .gen-prompt a").click()
+    page.goto(f"{live_studio}{word_page}")
     page.wait_for_selector(".clip-page video")
+    assert "ZZZZ" in page.inner_text(".clip-page")
     assert overflow(page) <= 0

@@ -184,3 +184,18 @@ def test_use_these_settings_fills_the_form_from_a_clip(
     assert "a kite over the dunes" in html
     assert selected(html, "camera_motion") == "crane_up"
     assert 'name="seed" value="1234"' in html
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"camera_motion": "barrel_roll", "text": "a fox"},
+        {"camera_speed": "warp", "engine": "nope", "text": "a fox runs"},
+        {"style_preset": "vaporwave", "subject": "x" * 600, "builder_source": "subject"},
+        {},
+    ],
+)
+def test_preview_never_500s(alice_client, alice_project, params):
+    response = preview(alice_client, alice_project, **params)
+    assert response.status_code == 200
+    assert 'id="builder-preview"' in response.content.decode()
