@@ -165,7 +165,8 @@ class PromptForm(forms.ModelForm):
         ]
 
     ROWS = (
-        ("platform", "mood", "engine"),
+        ("engine",),  # its own row: engine labels are long ("Animatic (camera previs)")
+        ("platform", "mood"),
         ("camera_motion", "camera_speed", "style_preset"),
         ("aspect_ratio", "resolution", "duration_s", "fps"),
         ("variants", "seed", "steps", "guidance", "motion_amount"),
