@@ -59,10 +59,13 @@ def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
             "The image this clip started from is gone, so it cannot be remixed.",
             field="image_path",
         )
-    request = request.replace(
-        prompt=engine_prompt(info, text, camera_motion=request.camera_motion, style=request.style)
-    )
     original = source.prompt
+    speed = original.camera_speed if original else "normal"
+    request = request.replace(
+        prompt=engine_prompt(
+            info, text, camera_motion=request.camera_motion, style=request.style, camera_speed=speed
+        )
+    )
     prompt = Prompt.objects.create(
         project=clip.project,
         author=user,
@@ -79,6 +82,9 @@ def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
         fps=request.fps,
         seed=request.seed,
         steps=request.steps,
+        guidance=request.guidance,
+        camera_speed=speed,
+        motion_amount=original.motion_amount if original else None,
         engine=source.engine,
         image=original.image.name if original and original.image else "",
     )

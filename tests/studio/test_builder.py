@@ -199,3 +199,17 @@ def test_preview_never_500s(alice_client, alice_project, params):
     response = preview(alice_client, alice_project, **params)
     assert response.status_code == 200
     assert 'id="builder-preview"' in response.content.decode()
+
+
+def test_remix_keeps_the_creative_controls(
+    alice_client, alice_project, run_worker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post(alice_client, alice_project, camera_motion="pan_left", camera_speed="fast",
+             resolution="128")  # fmt: skip
+    run_worker()
+    clip = Clip.objects.get()
+    alice_client.post(reverse("clip-remix", args=[clip.pk]), {"text": "the same, in snow"})
+    remix = Generation.objects.get(source_clip=clip)
+    assert remix.recipe["options"] == {"camera_speed": 2.0}
+    assert remix.prompt.camera_speed == "fast"
