@@ -179,6 +179,12 @@ document.addEventListener("input", (event) => {
   const b = document.querySelector(".compare-b");
   if (b) b.style.clipPath = `inset(0 0 0 ${event.target.value}%)`;
 });
+// The frame's shape comes from a data attribute: the CSP allows no inline style attributes.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-compare][data-aspect]").forEach((box) => {
+    box.style.aspectRatio = box.dataset.aspect;
+  });
+});
 document.addEventListener("click", (event) => {
   if (!event.target.matches("[data-compare-play]")) return;
   const videos = document.querySelectorAll("[data-compare] video");

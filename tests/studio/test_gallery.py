@@ -187,6 +187,7 @@ def test_compare_page_shows_both_clips(alice_client, clips):
     html = alice_client.get(reverse("clip-compare", args=[boat.pk])).content.decode()
     assert reverse("clip-video", args=[fox.pk]) in html
     assert reverse("clip-video", args=[boat.pk]) in html and "data-compare-split" in html
+    assert 'style="' not in html  # the CSP allows no inline styles
     lone = alice_client.get(reverse("clip-compare", args=[fox.pk])).content.decode()
     assert "Nothing to compare" in lone
 

@@ -24,6 +24,7 @@ def test_project_page_has_the_accessibility_hooks(alice_client, alice_project):
     assert re.search(r'<label for="id_negative_text"[^>]*>Negative prompt</label>', html)
     assert 'rel="icon"' in html and 'name="color-scheme"' in html
     assert "<script>" not in html and "onclick=" not in html  # no inline script (CSP)
+    assert 'style="' not in html  # nor inline styles
 
 
 def test_videos_have_accessible_names(alice_client, alice_project, redis_conn):
