@@ -25,6 +25,7 @@ from __future__ import annotations
 import colorsys
 import dataclasses
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +345,21 @@ MAX_FRAME_BYTES = 8 * 2**30
 """The clip is held in memory: two minutes fit up to about 720p at 24 fps."""
 
 
+def _paced_path(
+    motion: str, n: int, *, fps: float, seed: int, options: Mapping[str, Any]
+) -> np.ndarray:
+    """The camera path at the requested speed: slower covers part of the move, faster
+    completes it early and holds the last framing (the camera never leaves the still)."""
+    speed = float(options.get("camera_speed", 1.0))
+    if not 0.1 <= speed <= 10:
+        raise GenerationError("camera_speed must be 0.1–10.", field="options")
+    span = max(1, round(n / speed))
+    path = camera_path(motion, span, fps=fps, seed=seed)
+    if span >= n:
+        return path[:n]
+    return np.concatenate([path, np.repeat(path[-1:], n - span, axis=0)])
+
+
 class AnimaticEngine:
     """Render camera motion over a still; fast, deterministic, and honest about it."""
 
@@ -376,7 +392,7 @@ class AnimaticEngine:
         self._render_limits.validate(request, engine_label=self.label)
         r = request
         motion = r.camera_motion or "static"
-        path = camera_path(motion, r.num_frames, fps=r.fps, seed=r.seed)
+        path = _paced_path(motion, r.num_frames, fps=r.fps, seed=r.seed, options=r.options)
         w, h, n = r.width, r.height, r.num_frames
 
         top = max(1.0, float(path[:, ZOOM].max()))

@@ -1,13 +1,14 @@
 """Writes that make new clips from a clip (transformations, remixes) and the gallery's pages."""
 
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from generation.spec import GenerationError, GenerationRequest
 from studio import media
@@ -85,10 +86,13 @@ def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
             "The image this clip started from is gone, so it cannot be remixed.",
             field="image_path",
         )
-    request = request.replace(
-        prompt=engine_prompt(info, text, camera_motion=request.camera_motion, style=request.style)
-    )
     original = source.prompt
+    speed = original.camera_speed if original else "normal"
+    request = request.replace(
+        prompt=engine_prompt(
+            info, text, camera_motion=request.camera_motion, style=request.style, camera_speed=speed
+        )
+    )
     prompt = Prompt.objects.create(
         project=clip.project,
         author=user,
@@ -105,6 +109,9 @@ def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
         fps=request.fps,
         seed=request.seed,
         steps=request.steps,
+        guidance=request.guidance,
+        camera_speed=speed,
+        motion_amount=original.motion_amount if original else None,
         engine=source.engine,
         image=original.image.name if original and original.image else "",
     )
@@ -151,20 +158,28 @@ def _parse_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def gallery_page(
-    clips: QuerySet[Clip], *, after: str | None = None, size: int = GALLERY_PAGE_SIZE
+    clips: QuerySet[Clip],
+    *,
+    after: str | None = None,
+    size: int = GALLERY_PAGE_SIZE,
+    sort: str = "newest",
 ) -> GalleryPage:
-    """A page of `clips` (already filtered by the caller), newest first, after the `after` cursor.
+    """A page of `clips` (already filtered by the caller), newest (or oldest) first, after
+    the `after` cursor.
 
     Keyset pagination over the (project, created_at, id) index: the cost of a page does not
     grow with how deep it is or how many clips the project holds. The page's ids are picked
     first on the index alone, then only those rows are joined with their generation and
     prompt (whose recipe JSON would otherwise be carried through the sort).
     """
-    keys = clips.order_by("-created_at", "-pk")
+    keys = clips.order_by(*SORTS[sort])
     if after:
         at, pk = _parse_cursor(after)
         # `<=` then excluding the tie keeps a plain index range (an OR would not).
-        keys = keys.filter(created_at__lte=at).exclude(created_at=at, pk__gte=pk)
+        if sort == "oldest":
+            keys = keys.filter(created_at__gte=at).exclude(created_at=at, pk__lte=pk)
+        else:
+            keys = keys.filter(created_at__lte=at).exclude(created_at=at, pk__gte=pk)
     ids = list(keys.values_list("pk", flat=True)[: size + 1])
     rows = Clip.objects.filter(pk__in=ids[:size]).select_related(
         "generation__prompt", "generation__requested_by"
@@ -198,3 +213,182 @@ def clip_thumbnail(*, clip: Clip) -> str:
         out = Path(tmp) / "thumb.jpg"
         image.save(out, format="JPEG", quality=80, optimize=True, progressive=True)
         return media.publish(out, name)
+
+
+def clip_favourite(*, clip: Clip, favourite: bool) -> Clip:
+    """Star or unstar the keeper among variants."""
+    clip.favourite = favourite
+    clip.save(update_fields=["favourite"])
+    return clip
+
+
+def clip_rename(*, clip: Clip, title: str) -> Clip:
+    """Give the clip a title; blank shows its prompt again."""
+    clip.title = " ".join(title.split())[:120]
+    clip.save(update_fields=["title"])
+    return clip
+
+
+def generation_dismiss(*, generation: Generation) -> Generation:
+    """Put a failed or cancelled card away; its row (and the API's view of it) stays."""
+    if generation.status not in (Generation.Status.FAILED, Generation.Status.CANCELLED):
+        raise GenerationError("Only failed or cancelled jobs can be dismissed.", code="active")
+    generation.dismissed = True
+    generation.save(update_fields=["dismissed"])
+    return generation
+
+
+FRAMES = ("first", "last")
+
+
+def clip_frame_store(*, clip: Clip, which: str) -> str:
+    """Save the clip's first or last frame as a PNG input image; return its storage name."""
+    import io
+    import uuid
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+    from PIL import Image
+
+    from generation import video
+
+    if which not in FRAMES:
+        raise GenerationError("Choose the first or the last frame.", field="image_path")
+    with media.local_copy(clip.file.name) as local:
+        frames, _ = video.read_video(str(local), max_frames=1 if which == "first" else None)
+    buf = io.BytesIO()
+    Image.fromarray(frames[0 if which == "first" else -1]).save(buf, format="PNG")
+    name = f"inputs/frames/{clip.project_id}/{uuid.uuid4().hex}.png"
+    return default_storage.save(name, ContentFile(buf.getvalue()))
+
+
+# --- Reads: the gallery's filters and sort ----------------------------------------------
+
+SORTS = {
+    "newest": ("-created_at", "-pk"),
+    "oldest": ("created_at", "pk"),
+}
+"""Orders the keyset pages can walk on the (project, created_at, id) index; starred clips
+have their own filter rather than a sort that would scan every clip."""
+DERIVED_CHOICES = ("original", "derived")
+
+
+def clip_filter(qs: QuerySet[Clip], params: Mapping[str, str]) -> QuerySet[Clip]:
+    """Narrow and order a clip queryset by the gallery's query parameters.
+
+    `q` searches titles and prompts; `engine`, `mode`, `aspect`, `camera` and `author`
+    (a username) match exactly; `favourite=1` keeps starred clips; `derived` is
+    "original" or "derived" (made from another clip); `sort` is one of SORTS. Unknown or
+    blank values are ignored, so a stale link never errors. Takes and returns a queryset so
+    pagination composes with it.
+    """
+    get = lambda key: (params.get(key) or "").strip()  # noqa: E731
+    if q := get("q"):
+        qs = qs.filter(
+            Q(title__icontains=q)
+            | Q(generation__prompt__text__icontains=q)
+            | Q(generation__recipe__prompt__icontains=q)
+        )
+    if engine := get("engine"):
+        qs = qs.filter(generation__engine=engine)
+    if mode := get("mode"):
+        qs = qs.filter(generation__mode=mode)
+    if aspect := get("aspect"):
+        qs = qs.filter(generation__prompt__aspect_ratio=aspect)
+    if camera := get("camera"):
+        qs = qs.filter(generation__recipe__camera_motion=camera)
+    if author := get("author"):
+        qs = qs.filter(generation__requested_by__username=author)
+    if get("favourite") in ("1", "on", "true"):
+        qs = qs.filter(favourite=True)
+    derived = get("derived")
+    if derived == "original":
+        qs = qs.filter(parent_clip__isnull=True)
+    elif derived == "derived":
+        qs = qs.filter(parent_clip__isnull=False)
+    return qs.order_by(*SORTS[gallery_sort(params)])
+
+
+def gallery_sort(params: Mapping[str, str]) -> str:
+    sort = (params.get("sort") or "").strip()
+    return sort if sort in SORTS else "newest"
+
+
+def gallery_facets(project) -> dict[str, list]:
+    """The values the project's filters offer: engines, modes and authors in use."""
+    gens = Generation.objects.filter(project=project, clip__isnull=False)
+    return {
+        "engines": sorted(set(gens.values_list("engine", flat=True))),
+        "modes": sorted(set(gens.values_list("mode", flat=True))),
+        "authors": sorted({u for u in gens.values_list("requested_by__username", flat=True) if u}),
+    }
+
+
+class _Sink:
+    """A write-only file that hands out what was written, for streaming a zip."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def drain(self) -> Iterator[bytes]:
+        chunks, self._chunks = self._chunks, []
+        yield from chunks
+
+
+def clips_zip_stream(clips: list[Clip]) -> Iterator[bytes]:
+    """Stream the clips' MP4s as a zip (stored, not deflated: H.264 does not compress),
+    never holding more than one read chunk in memory."""
+    import zipfile
+
+    from django.core.files.storage import default_storage
+
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for clip in clips:
+            arcname = f"clip-{clip.pk}-seed{clip.generation.recipe.get('seed')}.mp4"
+            with (
+                archive.open(arcname, "w", force_zip64=True) as out,
+                default_storage.open(clip.file.name) as src,
+            ):
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+                    yield from sink.drain()
+            yield from sink.drain()
+    yield from sink.drain()
+
+
+def footage_derive(*, project, user: User, upload, options: dict) -> Generation:
+    """Store an uploaded video and submit a transformation of it (the API's edits path).
+
+    The stored file is the run's input; it is removed again if the request is refused.
+    """
+    import uuid
+    from pathlib import Path
+
+    from django.core.files.storage import default_storage
+
+    from studio.jobs.recipes import SourceVideo, build_derived_request
+
+    suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
+    name = default_storage.save(f"inputs/uploads/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
+    try:
+        try:
+            source = SourceVideo.of_file(name)
+        except GenerationError as e:
+            raise GenerationError(
+                e.message.replace(Path(name).name, upload.name or "The upload"), field="video_path"
+            ) from None
+        info, request, notes = build_derived_request(source, **options)
+        return generation_submit(
+            project=project, user=user, engine_id=info.id, request=request, notes=notes
+        )
+    except Exception:
+        media.delete(name)
+        raise

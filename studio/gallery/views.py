@@ -1,7 +1,7 @@
 import logging
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -9,9 +9,18 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from generation.spec import GenerationError
 from studio import media
-from studio.gallery.forms import DeriveForm, RemixForm
-from studio.gallery.services import REMIXABLE, clip_derive, clip_remix, clip_thumbnail
-from studio.jobs.models import Clip
+from studio.gallery.forms import ClipRenameForm, DeriveForm, RemixForm
+from studio.gallery.services import (
+    REMIXABLE,
+    clip_derive,
+    clip_favourite,
+    clip_remix,
+    clip_rename,
+    clip_thumbnail,
+    clips_zip_stream,
+    generation_dismiss,
+)
+from studio.jobs.models import Clip, Generation
 from studio.jobs.provenance import (
     clip_credentials,
     credentials_headline,
@@ -19,8 +28,8 @@ from studio.jobs.provenance import (
     input_video_credentials,
 )
 from studio.jobs.recipes import add_form_error
-from studio.jobs.services import generation_delete
-from studio.projects.access import check_project_access
+from studio.jobs.services import clip_spritesheet, generation_delete
+from studio.projects.access import check_project_access, get_project_for_user
 from studio.teams.selectors import role_allows
 
 logger = logging.getLogger(__name__)
@@ -142,6 +151,17 @@ def clip_thumbnail_view(request, pk: int):
 
 
 @login_required
+def clip_sprites(request, pk: int):
+    """The clip's 4×4 frame grid for hover scrubbing; drawn on first request."""
+    clip = _get_clip_for_user(request, pk)
+    try:
+        name = clip_spritesheet(clip=clip)
+    except GenerationError:  # the video cannot be decoded: the poster still shows something
+        name = clip.poster.name
+    return media.serve(request, name)
+
+
+@login_required
 def clip_download(request, pk: int):
     clip = _get_clip_for_user(request, pk)
     return media.serve(
@@ -165,3 +185,77 @@ def clip_delete_view(request, pk: int):
     if request.htmx:
         return HttpResponseClientRedirect(reverse("project-detail", args=[clip.project_id]))
     return redirect("project-detail", pk=clip.project_id)
+
+
+@login_required
+@require_POST
+def clip_favourite_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk, role="editor")
+    clip = clip_favourite(clip=clip, favourite=request.POST.get("favourite") == "1")
+    if request.htmx:
+        return render(request, "gallery/_clip.html#star", {"clip": clip, "can_edit": True})
+    return redirect("clip-detail", pk=clip.pk)
+
+
+@login_required
+@require_POST
+def clip_rename_view(request, pk: int):
+    clip = _get_clip_for_user(request, pk, role="editor")
+    form = ClipRenameForm(request.POST)
+    if form.is_valid():
+        clip_rename(clip=clip, title=form.cleaned_data["title"])
+    elif not request.htmx:
+        return _clip_page(request, clip, DeriveForm(clip=clip), status=400)
+    if request.htmx:
+        context = {"clip": clip, "can_edit": True, "rename_form": form}
+        return render(request, "gallery/clip.html#title", context)
+    return redirect("clip-detail", pk=clip.pk)
+
+
+MAX_ZIP_CLIPS = 200
+
+
+@login_required
+def clips_zip(request, pk: int):
+    """The selected clips of a project as one streamed zip."""
+    project = get_project_for_user(request.user, pk)
+    ids = [int(i) for i in request.GET.getlist("clip") if i.isdigit()][:MAX_ZIP_CLIPS]
+    clips = list(
+        Clip.objects.shown_to(request.user)
+        .filter(project=project, pk__in=ids)
+        .select_related("generation")
+        .order_by("pk")
+    )
+    if not clips:
+        return HttpResponse("Select one or more clips to download.", status=400)
+    response = StreamingHttpResponse(clips_zip_stream(clips), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-clips.zip"'
+    return response
+
+
+@login_required
+@require_POST
+def generation_dismiss_view(request, pk):
+    generation = Generation.objects.select_related("project__team").filter(pk=pk).first()
+    if generation is None:
+        raise Http404("No such generation.")
+    check_project_access(request.user, generation.project, role="editor")
+    try:
+        generation_dismiss(generation=generation)
+    except GenerationError as e:
+        return HttpResponse(e.message, status=400)
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("project-detail", pk=generation.project_id)
+
+
+@login_required
+def clip_compare(request, pk: int):
+    """A/B: this clip over the clip it was made from, with a slider between them."""
+    clip = _get_clip_for_user(request, pk)
+    parent = Clip.objects.shown_to(request.user).filter(pk=clip.parent_clip_id).first()
+    if parent is not None:
+        check_project_access(request.user, parent.project)
+    return render(
+        request, "gallery/compare.html", {"clip": clip, "parent": parent, "project": clip.project}
+    )

@@ -18,6 +18,8 @@ class EngineInfo:
     kind: str
     label: str
     capabilities: Capabilities
+    default_guidance: float | None = None
+    """Set when the engine takes a guidance (CFG) scale; the animatic and enhance do not."""
 
 
 def get_registry() -> Registry:
@@ -37,7 +39,13 @@ def engine_info(engine_id: str) -> EngineInfo | None:
         return None
     engine = get_registry().get(engine_id)
     kind = config.get("kind", engine_id)
-    return EngineInfo(id=engine_id, kind=kind, label=engine.label, capabilities=engine.capabilities)
+    return EngineInfo(
+        id=engine_id,
+        kind=kind,
+        label=engine.label,
+        capabilities=engine.capabilities,
+        default_guidance=getattr(engine, "default_guidance", None),
+    )
 
 
 PROMPT_MODES = frozenset({"text_to_video", "image_to_video"})

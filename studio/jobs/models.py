@@ -26,6 +26,16 @@ class Prompt(models.Model):
     fps = models.PositiveIntegerField(default=16)
     seed = models.BigIntegerField(null=True, blank=True)
     steps = models.PositiveIntegerField(null=True, blank=True, help_text="Blank: engine default.")
+    guidance = models.FloatField(
+        null=True, blank=True, help_text="Classifier-free guidance; blank: engine default."
+    )
+    camera_speed = models.CharField(max_length=8, default="normal")
+    motion_amount = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Stable Video Diffusion's motion bucket (1–255)."
+    )
+    anatomy = models.JSONField(
+        default=dict, blank=True, help_text="The builder's parts (subject, action, …), if used."
+    )
     engine = models.CharField(max_length=64)
     image = models.FileField(upload_to="inputs/%Y/%m/", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +111,9 @@ class Generation(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    dismissed = models.BooleanField(
+        default=False, help_text="A failed or cancelled card the user has put away."
+    )
     queued_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(
         null=True,
@@ -196,6 +209,8 @@ class Clip(models.Model):
         blank=True,
         help_text="Its Content Credentials (C2PA manifest) as read back when it was stored.",
     )
+    title = models.CharField(max_length=120, blank=True, help_text="Blank: the prompt.")
+    favourite = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     hidden_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when a moderator hides the clip from its team."

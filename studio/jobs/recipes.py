@@ -13,7 +13,12 @@ from typing import Any, Protocol
 from generation import video
 from generation.engines.enhance import plan_target
 from generation.longvideo import MAX_LONG_SECONDS, chain_kind, plan_segments
-from generation.prompting import compose_negative, compose_prompt, size_for
+from generation.prompting import (
+    camera_speed_factor,
+    compose_negative,
+    compose_prompt,
+    size_for,
+)
 from generation.spec import MODE_LABELS, SOURCE_SIZED_MODES, GenerationError, GenerationRequest
 from generation.upscale import DEFAULT_MODEL
 from studio import media
@@ -49,6 +54,9 @@ _ERROR_FIELDS = (
     ("scale", None, "scale", None),
     ("strength", None, "strength", "strength"),
     ("camera_motion", "camera_motion", None, "camera_motion"),
+    ("camera_speed", "camera_speed", None, None),
+    ("guidance", "guidance", None, None),
+    ("motion_amount", "motion_amount", None, None),
     ("style", "style_preset", None, "style"),
     ("aspect_ratio", "aspect_ratio", None, None),
     ("target_fps", None, "target_fps", None),
@@ -90,11 +98,36 @@ class Intent(Protocol):
     steps: int | None
 
 
-def engine_prompt(info: EngineInfo, text: str, *, camera_motion: str, style: str) -> str:
+def engine_prompt(
+    info: EngineInfo, text: str, *, camera_motion: str, style: str, camera_speed: str = "normal"
+) -> str:
     """What the engine reads: the animatic draws the words; models get the preset phrases."""
     if info.kind == "animatic":
         return text
-    return compose_prompt(text, camera_motion=camera_motion, style=style)
+    return compose_prompt(text, camera_motion=camera_motion, style=style, camera_speed=camera_speed)
+
+
+def intent_options(info: EngineInfo, intent: Any) -> tuple[dict[str, Any], float | None]:
+    """Engine options and guidance from the intent's creative controls, where the engine
+    has them: camera speed moves the animatic, motion amount is SVD's motion bucket, and
+    guidance goes to engines with a CFG scale. Intents without these fields (storyboard
+    shots) get the defaults."""
+    options: dict[str, Any] = {}
+    speed = getattr(intent, "camera_speed", "") or "normal"
+    factor = camera_speed_factor(speed)
+    if info.kind == "animatic" and factor != 1.0:
+        options["camera_speed"] = factor
+    motion = getattr(intent, "motion_amount", None)
+    if motion is not None and info.kind == "svd":
+        if not 1 <= motion <= 255:
+            raise GenerationError("Motion amount must be 1–255.", field="motion_amount")
+        options["motion_bucket_id"] = int(motion)
+    guidance = getattr(intent, "guidance", None)
+    if guidance is not None and info.default_guidance is None:
+        guidance = None  # the engine has no guidance scale; the form hides the field
+    if guidance is not None and not 1.0 <= guidance <= 20.0:
+        raise GenerationError("Guidance must be 1–20.", field="guidance")
+    return options, guidance
 
 
 def build_request(intent: Intent, *, image_path: str | None) -> tuple[GenerationRequest, list[str]]:
@@ -145,8 +178,13 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
             f"{info.label} makes {caps.frame_rule}: {num_frames} frames "
             f"({num_frames / intent.fps:.2f} s) instead of {wanted}."
         )
+    options, guidance = intent_options(info, intent)
     text = engine_prompt(
-        info, intent.text.strip(), camera_motion=intent.camera_motion, style=intent.style_preset
+        info,
+        intent.text.strip(),
+        camera_motion=intent.camera_motion,
+        style=intent.style_preset,
+        camera_speed=getattr(intent, "camera_speed", "") or "normal",
     )
     request = GenerationRequest(
         mode="image_to_video" if image_path else "text_to_video",
@@ -158,6 +196,7 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
         fps=intent.fps,
         seed=intent.seed or 0,
         steps=intent.steps,
+        guidance=guidance,
         camera_motion=intent.camera_motion,
         style=intent.style_preset,
         image_path=image_path,
@@ -245,6 +284,7 @@ def build_derived_request(
     engine_id: str | None = None,
     scale: int = 2,
     upscale_model: str = DEFAULT_MODEL,
+    upscaler: str = "auto",
     target_fps: float | None = None,
     target_size: int | None = None,
     prompt: str = "",
@@ -276,7 +316,14 @@ def build_derived_request(
         video_path=src.path,
         scale=scale,
         strength=strength,
-        options={"upscale_model": upscale_model} if mode in ("upscale", "enhance") else {},
+        options=(
+            {
+                "upscale_model": upscale_model,
+                **({"upscaler": upscaler} if upscaler != "auto" else {}),
+            }
+            if mode in ("upscale", "enhance")
+            else {}
+        ),
     )
     if mode == "enhance":
         target = plan_target(

@@ -12,7 +12,8 @@ FAILED_VISIBLE_FOR = timedelta(days=1)
 
 
 def active_generations(project: Project, *, limit: int = 20) -> QuerySet[Generation]:
-    """Running and queued jobs, and the last day's failures so their reasons stay visible.
+    """Running and queued jobs, and the last day's failures (until dismissed) so their
+    reasons stay visible.
 
     Stated by status (finished runs with a clip are `succeeded`) as a union of two ranges
     of the (project, status, finished_at) index: ordered by time alone, the database would
@@ -20,7 +21,7 @@ def active_generations(project: Project, *, limit: int = 20) -> QuerySet[Generat
     """
     recent = timezone.now() - FAILED_VISIBLE_FOR
     ended = (Generation.Status.FAILED, Generation.Status.CANCELLED)
-    mine = Generation.objects.filter(project=project).order_by()
+    mine = Generation.objects.filter(project=project, dismissed=False).order_by()
     running = mine.filter(status__in=Generation.ACTIVE).values("pk")
     failed = mine.filter(status__in=ended, finished_at__gte=recent).values("pk")
     return (

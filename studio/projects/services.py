@@ -42,4 +42,9 @@ def project_move(*, project: Project, to: Team, by: User) -> Project:
     project.save(update_fields=["team"])
     project_moved.send(sender=Project, project=project, from_team_id=from_team_id)
     access_changed(project_group_name(project.pk))
+
+
+def project_rename(*, project: Project, name: str) -> Project:
+    project.name = name.strip()
+    project.save(update_fields=["name"])
     return project

@@ -10,3 +10,9 @@ class ProjectForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams_writable_by(user)
+
+
+class ProjectRenameForm(forms.Form):
+    name = forms.CharField(
+        label="Project name", max_length=120, error_messages={"required": "Name the project."}
+    )

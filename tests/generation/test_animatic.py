@@ -288,3 +288,17 @@ def test_importing_the_engine_stays_light():
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_camera_speed_slow_covers_less_and_fast_lands_then_holds():
+    from generation.engines.animatic import _paced_path
+
+    normal = _paced_path("pan_left", 20, fps=10, seed=1, options={})
+    slow = _paced_path("pan_left", 20, fps=10, seed=1, options={"camera_speed": 0.5})
+    fast = _paced_path("pan_left", 20, fps=10, seed=1, options={"camera_speed": 2.0})
+    travel = lambda p: abs(p[-1] - p[0]).sum()  # noqa: E731
+    assert travel(slow) < travel(normal) * 0.6
+    assert travel(fast) == pytest.approx(travel(normal))
+    assert (fast[10:] == fast[-1]).all() and not (normal[10:] == normal[-1]).all()
+    with pytest.raises(GenerationError):
+        _paced_path("pan_left", 20, fps=10, seed=1, options={"camera_speed": 0})

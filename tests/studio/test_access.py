@@ -142,6 +142,17 @@ MATRIX = {
     "clip-derive": ("post", lambda w: [w.clip.pk], None, S("200 200 403 404 login 404")),
     "clip-remix": ("post", lambda w: [w.clip.pk], None, S("400 400 403 404 login 404")),
     "clip-delete": ("post", lambda w: [w.clip.pk], None, S("302 302 403 404 login 404")),
+    "prompt-form": ("get", lambda w: [w.project.pk], None, S("200 200 403 404 login 404")),
+    "prompt-preview": ("get", lambda w: [w.project.pk], None, S("200 200 403 404 login 404")),
+    "clip-sprites": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
+    "clip-favourite": ("post", lambda w: [w.clip.pk], lambda w: {"favourite": "1"}, EDITORS_GO),
+    "clip-rename": ("post", lambda w: [w.clip.pk], lambda w: {"title": "A title"}, EDITORS_GO),
+    "clip-compare": ("get", lambda w: [w.clip.pk], None, MEMBERS_READ),
+    "clips-zip": ("get", lambda w: [w.project.pk], lambda w: {"clip": w.clip.pk}, MEMBERS_READ),
+    "project-rename": ("post", lambda w: [w.project.pk], lambda w: {"name": "Renamed"}, EDITORS_GO),
+    "project-footage": ("post", lambda w: [w.project.pk], None, EDITORS_400),
+    # The run is still queued: only failed or cancelled cards are dismissed (400, with why).
+    "generation-dismiss": ("post", lambda w: [w.generation.pk], None, EDITORS_400),
     "api-key-revoke": ("post", lambda w: [w.owner_key_pk], None, S("302 404 404 404 login 404")),
     # Teams
     "team-detail": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),

@@ -209,3 +209,39 @@ def test_remix_needs_a_prompt_and_an_editor(alice_client, client, bob, make_clip
     client.force_login(bob)
     assert client.post(reverse("clip-remix", args=[source.pk]), {"text": "x"}).status_code == 404
     assert Clip.objects.count() == 1
+
+
+def test_make_more_offers_only_what_fits_the_clip(alice_client, make_clip):
+    source = make_clip(width=1280, height=720, frames=2)
+    html = alice_client.get(reverse("clip-detail", args=[source.pk])).content.decode()
+    # Each field says which actions it belongs to, so the page shows only those.
+    assert 'data-modes="interpolate upscale"' in html  # the factor
+    assert 'data-modes="video_to_video"' in html  # restyle strength
+    assert 'data-modes=""' not in html  # the action itself always shows
+    # 1280 px ×4 would pass the enhance engine's 3840 px long side.
+    assert "&quot;upscale&quot;: [2, 3]" in html and "&quot;interpolate&quot;: [2, 3, 4]" in html
+    assert "with Fast" in html and "with Lanczos" in html and "within one tile" in html
+    # Without LTX, Wan or CogVideoX, the page says which engine extends and restyles.
+    assert "Extend forward needs LTX-Video" in html and "Wan or CogVideoX" in html
+
+
+def test_an_invalid_factor_is_refused_naming_the_valid_ones(
+    alice_client, make_clip, django_capture_on_commit_callbacks
+):
+    source = make_clip(width=1280, height=720, frames=2)
+    response = derive(
+        alice_client, source, django_capture_on_commit_callbacks, mode="upscale", scale="4"
+    )
+    assert response.status_code == 200
+    assert "offers ×2, ×3." in response.content.decode()
+    assert not Generation.objects.filter(source_clip=source).exists()
+
+
+def test_lanczos_is_a_choice_before_starting(
+    alice_client, make_clip, django_capture_on_commit_callbacks
+):
+    source = make_clip()
+    derive(alice_client, source, django_capture_on_commit_callbacks, mode="upscale",
+           scale="2", upscaler="lanczos")  # fmt: skip
+    g = Generation.objects.get(source_clip=source)
+    assert g.recipe["options"] == {"upscale_model": "fast", "upscaler": "lanczos"}

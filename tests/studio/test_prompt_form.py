@@ -24,6 +24,8 @@ VALID = {
     "seed": "",
     "steps": "",
     "engine": "animatic",
+    "camera_speed": "normal",
+    "variants": "1",
 }
 
 
@@ -64,14 +66,28 @@ def test_valid_prompt_creates_one_queued_generation_with_a_recorded_seed(
     [
         ({"text": ""}, "text", "Write a prompt"),
         ({"text": "x" * 2001}, "text", "2000"),
-        ({"duration_s": "121"}, "duration_s", "less than or equal to 120"),
-        ({"duration_s": "-1"}, "duration_s", "greater than or equal"),
-        ({"fps": "500"}, "fps", "less than or equal"),
-        ({"fps": "2"}, "fps", "fps is outside"),
+        ({"duration_s": "121"}, "duration_s", "clips up to 120 s"),
+        ({"duration_s": "-1"}, "duration_s", "clips up to 120 s"),
+        ({"duration_s": "600"}, "duration_s", "clips up to 120 s"),
+        ({"fps": "500"}, "fps", "makes 4–60 fps"),
+        ({"fps": "2"}, "fps", "makes 4–60 fps"),
         ({"camera_motion": "barrel_roll"}, "camera_motion", "valid choice"),
         ({"aspect_ratio": "7:3"}, "aspect_ratio", "valid choice"),
-        ({"resolution": "4096"}, "resolution", "outside"),
-        ({"resolution": "8"}, "resolution", "greater than or equal"),
+        ({"resolution": "4096"}, "resolution", "64–1920 px"),
+        ({"resolution": "8"}, "resolution", "64–1920 px"),
+        (
+            {"text": "x" * 5000},
+            "text",
+            "5000 characters; Animatic (camera previs) takes at most 2000",
+        ),
+        ({"negative_text": "y" * 2500}, "negative_text", "at most 2000"),
+        ({"variants": "5"}, "variants", "less than or equal to 4"),
+        (
+            {"platform": "tiktok", "duration_s": "20"},
+            "duration_s",
+            "TikTok takes videos up to 15 s",
+        ),
+        ({"camera_speed": "warp"}, "camera_speed", "valid choice"),
         ({"engine": "sora"}, "engine", "valid choice"),
     ],
 )
