@@ -115,7 +115,8 @@ def run_generation(generation_id: str) -> str:
     worker = _worker_name()
     if not generation_claim(generation_id=generation_id, worker=worker):
         return "skipped"
-    generation = Generation.objects.get(pk=generation_id)
+    generation = Generation.objects.select_related("project").get(pk=generation_id)
+    team_id = generation.project.team_id  # Known now: the project may be deleted meanwhile.
     broadcast_generation(generation)
     try:
         if runner := MODE_RUNNERS.get(generation.mode):
@@ -164,7 +165,7 @@ def run_generation(generation_id: str) -> str:
         logger.warning("Generation %s interrupted by a shutdown; it will run again", generation_id)
         generation_release(generation_id=generation_id, worker=worker)
         raise
-    generation_dispatch(team_id=generation.project.team_id)  # The next job of this team.
+    generation_dispatch(team_id=team_id)  # The next job of this team.
     generation.refresh_from_db()
     broadcast_generation(generation)
     return generation.status

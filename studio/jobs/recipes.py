@@ -178,7 +178,9 @@ def build_request(intent: Intent, *, image_path: str | None) -> tuple[Generation
             f"{info.label} makes {caps.frame_rule}: {num_frames} frames "
             f"({num_frames / intent.fps:.2f} s) instead of {wanted}."
         )
-    options, guidance = intent_options(info, intent)
+    # The intent's own options (camera speed, motion amount) join the chain's plan.
+    extra, guidance = intent_options(info, intent)
+    options = {**options, **extra}
     text = engine_prompt(
         info,
         intent.text.strip(),
