@@ -21,6 +21,18 @@ def live_studio(transactional_db, redis_conn, tmp_path):
 
 @pytest.fixture
 def browser_page():
+    """A page whose CSP Chromium bypasses: Playwright's `wait_for_function` evaluates its
+    predicate with eval, which the studio's policy forbids. `strict_page` keeps the policy
+    (the CSP test watches it for violations)."""
+    yield from _page(bypass_csp=True)
+
+
+@pytest.fixture
+def strict_page():
+    yield from _page(bypass_csp=False)
+
+
+def _page(*, bypass_csp: bool):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -36,7 +48,7 @@ def browser_page():
                 "--disable-sync",
             ],
         )
-        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page = browser.new_page(viewport={"width": 1360, "height": 900}, bypass_csp=bypass_csp)
         try:
             yield page
         finally:

@@ -16,8 +16,8 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
-def test_project_and_clip_pages_satisfy_the_policy(live_studio, alice_project, browser_page):
-    page = browser_page
+def test_project_and_clip_pages_satisfy_the_policy(live_studio, alice_project, strict_page):
+    page = strict_page
     console: list[str] = []
     page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
     page.add_init_script(WATCH)
