@@ -303,8 +303,15 @@ BLEND_SIGMA = 8.0
 
 RIFE_ERROR_SCALE = 0.7
 """RIFE's two warps disagree more than DIS's for the same quality (its mask picks between
-them; DIS averages them): on consistent footage where RIFE was as good or better its warps
-were 1.5–2× further apart. Its warp error is scaled by this before the comparison."""
+them where DIS averages them): on slow Big Buck Bunny pans, where RIFE was 0.6 dB better,
+its warps were twice as far apart. Its warp error is scaled by this before the comparison."""
+
+CROSSFADE_ERROR_SCALE = 0.7
+"""Where DIS does not trust its flow it shows the crossfade, whose error is taken as this
+times |f0 - f1|: at most half of it where the true pixel is one of the two, more where
+both are wrong. At 1 the blend preferred RIFE on the fastest, blurred motion (the bird
+taking off, 60–110 px a frame), where RIFE invents wrong detail and the crossfade is the
+safer guess (0.3 dB lost at ×4); at 0.5 it lost the pans' entering edges to the crossfade."""
 
 BLEND_FLOOR = 9.0
 """Squared grey levels added to both errors, so where both warps agree (noise level) the
@@ -381,9 +388,10 @@ def _blend_by_warp_error(
 
     Each method warps both neighbours to time t; where its warps disagree (photometric
     error, no ground truth needed) it is unsure there. Where DIS does not trust its flow it
-    shows the crossfade, whose inputs are |f0 - f1| apart, so that is its error there.
-    The errors are squared and pooled over a neighbourhood (`BLEND_SIGMA`), RIFE's scaled
-    by `RIFE_ERROR_SCALE`, and each pixel takes DIS with weight e_rife / (e_dis + e_rife),
+    shows the crossfade, whose inputs are |f0 - f1| apart: that, scaled by
+    `CROSSFADE_ERROR_SCALE`, is its error there. The errors are squared and pooled over a
+    neighbourhood (`BLEND_SIGMA`), RIFE's scaled by `RIFE_ERROR_SCALE`, and each pixel
+    takes DIS with weight e_rife / (e_dis + e_rife),
     both floored by `BLEND_FLOOR`: DIS where RIFE tracks worse, RIFE where DIS loses track
     (fast motion, zoom, content entering at the frame's edges), and their mean where both
     agree, which beat either alone on real footage.
@@ -392,11 +400,11 @@ def _blend_by_warp_error(
 
     dis = fl.render_float(times)
     out = np.empty_like(dis)
-    change = np.abs(fl.f0.astype(np.float32) - fl.f1).mean(axis=-1)
+    fade = CROSSFADE_ERROR_SCALE * np.abs(fl.f0.astype(np.float32) - fl.f1).mean(axis=-1)
     for k, t in enumerate(times):
         warp0, warp1, c0, c1 = fl.warps(t)
         trust = np.maximum(c0, c1)
-        e_dis = trust * np.abs(warp0 - warp1).mean(axis=-1) + (1.0 - trust) * change
+        e_dis = trust * np.abs(warp0 - warp1).mean(axis=-1) + (1.0 - trust) * fade
         e_rife = np.abs(warps0[k].astype(np.float32) - warps1[k]).mean(axis=-1)
         e_dis = cv2.GaussianBlur(e_dis * e_dis, (0, 0), BLEND_SIGMA) + BLEND_FLOOR
         e_rife = RIFE_ERROR_SCALE**2 * cv2.GaussianBlur(e_rife * e_rife, (0, 0), BLEND_SIGMA)
