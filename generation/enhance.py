@@ -10,7 +10,8 @@ action and where content enters the frame, 4–5× slower than DIS per frame on 
 whether DIS is unsure (its crossfade fallback would ghost, or its warped neighbours
 disagree), keeps DIS where it is sure and otherwise blends the two per pixel by each
 one's warp error (`_adaptive_pair`); on a GPU it blends them on every pair.
-`bench/interpolation.py` measures all of them. Other interpolators can be plugged in with `register_interpolator`.
+`bench/interpolation.py` measures all of them. Other interpolators can be plugged in with
+`register_interpolator`.
 """
 
 from __future__ import annotations
@@ -391,10 +392,12 @@ def _blend_by_warp_error(
     shows the crossfade, whose inputs are |f0 - f1| apart: that, scaled by
     `CROSSFADE_ERROR_SCALE`, is its error there. The errors are squared and pooled over a
     neighbourhood (`BLEND_SIGMA`), RIFE's scaled by `RIFE_ERROR_SCALE`, and each pixel
-    takes DIS with weight e_rife / (e_dis + e_rife),
-    both floored by `BLEND_FLOOR`: DIS where RIFE tracks worse, RIFE where DIS loses track
-    (fast motion, zoom, content entering at the frame's edges), and their mean where both
-    agree, which beat either alone on real footage.
+    takes DIS with weight e_rife / (e_dis + e_rife), both floored by `BLEND_FLOOR`: DIS
+    where RIFE tracks worse, RIFE where DIS loses track (fast motion, zoom, content
+    entering at the frame's edges), and their mean where both agree, which beat either
+    alone on real footage. On fades (both methods' warps disagree by the change in
+    brightness) it beat both on 7 of 9 photo fades tried, and lost up to 1.3 dB to DIS on
+    the other two.
     """
     import cv2
 
