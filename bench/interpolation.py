@@ -9,12 +9,13 @@ their own column. `--every-pair` adds the adaptive method as it runs on a GPU (R
 every pair), measured on this machine.
 
     .venv/bin/python bench/interpolation.py [VIDEO] [--frames 48] [--spots 3] [--width 854]
-        [--factors 2,4] [--weights PATH] [--every-pair]
+        [--factors 2,4] [--weights PATH] [--every-pair] [--only TEXT,...]
 
 VIDEO defaults to ../shared/fixtures/bbb_480p_30s.mp4 (Big Buck Bunny) beside the repo;
 from it come `--spots` evenly spaced clips and two fast-action stretches (a bird dancing,
 16–18 s, and taking off, 19.5–21 s). Camera pans and a rotating, zooming camera over scikit-image photos are always
-included, so the bench runs without the video. RIFE's weights are read from
+included, so the bench runs without the video. `--only` keeps the clips whose name contains
+one of the comma-separated texts (e.g. `--only "take,@22"`). RIFE's weights are read from
 var/models/rife/flownet.pkl (`scripts/bootstrap.sh` fetches them) or `--weights`.
 """
 
@@ -182,6 +183,9 @@ def main() -> None:
     parser.add_argument(
         "--every-pair", action="store_true", help="also measure adaptive with RIFE on every pair"
     )
+    parser.add_argument(
+        "--only", default="", help="comma-separated texts: measure only clips named with one"
+    )
     args = parser.parse_args()
     factors = [int(f) for f in args.factors.split(",")]
     methods = (*METHODS, EVERYWHERE) if args.every_pair else METHODS
@@ -205,6 +209,11 @@ def main() -> None:
     else:
         print(f"{args.video} not found: only photos are measured.")
     clips += photo_clips(args.frames)
+    if args.only:
+        wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+        clips = [(name, clip) for name, clip in clips if any(w in name.lower() for w in wanted)]
+        if not clips:
+            raise SystemExit(f"No clip's name contains any of: {args.only}.")
     if args.weights.is_file():  # load RIFE once, outside the timings
         from generation import rife
 

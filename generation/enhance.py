@@ -6,10 +6,12 @@ in-between time and blended where their flow is trustworthy, so moving texture s
 instead of ghosting as a plain crossfade does; it is cheap and sharp on smooth motion.
 `rife` is a learned interpolator (Practical-RIFE 4.x, `generation.rife`): better on fast
 action and where content enters the frame, 4–5× slower than DIS per frame on the CPU
-(0.3 s against 0.07 s at 854×480 on 2 cores). `adaptive` estimates from the pair itself how
-badly DIS would ghost, keeps DIS where it would not and otherwise blends the two
-(`_adaptive_pair`); on a GPU it blends them on every pair. `bench/interpolation.py`
-measures all of them. Other interpolators can be plugged in with `register_interpolator`.
+(0.3 s against 0.07 s at 854×480 on 2 cores). `adaptive` estimates from the pair itself
+whether DIS is unsure (its crossfade fallback would ghost, or its warped neighbours
+disagree), keeps DIS where it is sure and otherwise blends the two per pixel by each
+one's warp error (`_adaptive_pair`); on a GPU it blends them on every pair.
+`bench/interpolation.py` measures all of them. Other interpolators can be plugged in with
+`register_interpolator`.
 """
 
 from __future__ import annotations
@@ -175,35 +177,50 @@ class _Flow:
         c1 = self.conf01 * self.inside(self.flow01, 1.0 - t)
         return np.maximum(c0, c1)
 
+    def warps(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Both neighbours warped to time t (float RGB) and the trust in each warp.
+
+        The pixel at x of the in-between frame at time t is approximated by f0(x + t·F10(x))
+        and f1(x + (1-t)·F01(x)); a warp is trusted where its flow is consistent and lands
+        inside the frame.
+        """
+        warp0 = self.sample(self.f0.astype(np.float32), self.flow10, t)
+        warp1 = self.sample(self.f1.astype(np.float32), self.flow01, 1.0 - t)
+        c0 = self.conf10 * self.inside(self.flow10, t)
+        c1 = self.conf01 * self.inside(self.flow01, 1.0 - t)
+        return warp0, warp1, c0, c1
+
     def render(self, times: Sequence[float]) -> np.ndarray:
         """Warp both neighbours to each time and blend them by flow consistency.
 
-        The pixel at x of the in-between frame at time t is approximated by f0(x + t·F10(x))
-        and f1(x + (1-t)·F01(x)). Where neither side is trusted the pixel falls back to the
-        plain crossfade, which never invents structure.
+        Where neither side is trusted the pixel falls back to the plain crossfade, which
+        never invents structure.
         """
         return np.clip(np.rint(self.render_float(times)), 0, 255).astype(np.uint8)
 
-    def render_float(
-        self, times: Sequence[float], fallback: np.ndarray | None = None
-    ) -> np.ndarray:
-        """`render` unrounded, with `fallback[k]` instead of the crossfade where untrusted."""
+    def render_float(self, times: Sequence[float]) -> np.ndarray:
+        """`render` unrounded: (len(times), H, W, 3) float32."""
         h, w = self.f0.shape[:2]
         a, b = self.f0.astype(np.float32), self.f1.astype(np.float32)
         out = np.empty((len(times), h, w, 3), np.float32)
         for k, t in enumerate(times):
-            warp0 = self.sample(a, self.flow10, t)
-            warp1 = self.sample(b, self.flow01, 1.0 - t)
-            c0 = self.conf10 * self.inside(self.flow10, t)
-            c1 = self.conf01 * self.inside(self.flow01, 1.0 - t)
+            warp0, warp1, c0, c1 = self.warps(t)
             w0, w1 = (1.0 - t) * c0, t * c1
             warped = (w0[..., None] * warp0 + w1[..., None] * warp1) / np.maximum(w0 + w1, 1e-6)[
                 ..., None
             ]
             trust = np.maximum(c0, c1)[..., None]
-            linear = a * (1.0 - t) + b * t if fallback is None else fallback[k]
-            out[k] = trust * warped + (1.0 - trust) * linear
+            out[k] = trust * warped + (1.0 - trust) * (a * (1.0 - t) + b * t)
         return out
+
+    def warp_error(self, t: float) -> np.ndarray:
+        """Per pixel, how far apart the two warped neighbours land at time t (grey levels).
+
+        Where the flow is right both warps show the same scene point, so this photometric
+        error, measured without the in-between frame, is small where DIS is right.
+        """
+        warp0, warp1 = self.warps(t)[:2]
+        return np.abs(warp0 - warp1).mean(axis=-1)
 
 
 def _dis_flow(f0: np.ndarray, f1: np.ndarray) -> _Flow:
@@ -268,6 +285,40 @@ for 2.3 of the 2.35 dB (mean over clips) that running it on every pair gained th
 root mean square caught a small fast object in a still shot that the mean missed.
 """
 
+WARP_ERROR_THRESHOLD = 1.5
+"""Grey levels (RMS): above this photometric error of DIS's warped neighbours at the
+midpoint, where both warps are trusted (`_warp_error`), the CPU runs RIFE.
+
+The ghosting estimate only sees where the flow is inconsistent; a consistent flow can still
+be imprecise. On slow pans of Big Buck Bunny (3 px a frame, consistent everywhere) the
+trusted warps were 1.7–2.5 levels apart and RIFE beat DIS by 0.6 dB on every pair, which
+ghosting missed; on the photo pans, where DIS's warps are exact, they agree to 0.1–1.3
+levels (what is left there is content entering at the edges, which ghosting sees).
+Grain makes even exact warps disagree, so the threshold rises to the frames' noise level
+(`_noise_level`): on photo pans with added Gaussian noise (σ 2–4) the warps were 1.1–1.2 σ
+apart, DIS still beat RIFE by 0.2–2.4 dB, and the noise estimate (≥ 1.1 σ) keeps DIS.
+"""
+
+BLEND_SIGMA = 8.0
+"""Pixels: the neighbourhood (Gaussian σ) over which each method's warp error is pooled."""
+
+RIFE_ERROR_SCALE = 0.7
+"""RIFE's two warps disagree more than DIS's for the same quality (its mask picks between
+them where DIS averages them): on slow Big Buck Bunny pans, where RIFE was 0.6 dB better,
+its warps were twice as far apart. Its warp error is scaled by this before the comparison."""
+
+CROSSFADE_ERROR_SCALE = 0.7
+"""Where DIS does not trust its flow it shows the crossfade, whose error is taken as this
+times |f0 - f1|: at most half of it where the true pixel is one of the two, more where
+both are wrong. At 1 the blend preferred RIFE on the fastest, blurred motion (the bird
+taking off, 60–110 px a frame), where RIFE invents wrong detail and the crossfade is the
+safer guess (0.3 dB lost at ×4); at 0.5 it lost the pans' entering edges to the crossfade."""
+
+BLEND_FLOOR = 9.0
+"""Squared grey levels added to both errors, so where both warps agree (noise level) the
+two methods are averaged rather than one picked on noise."""
+
+
 TEXTURE_GRADIENT = 2.0
 """Grey levels per pixel: below this local gradient a region is flat, and a crossfade of
 it cannot ghost (it is even right for a fade), so RIFE is not needed there."""
@@ -295,40 +346,99 @@ def _ghosting(fl: _Flow, texture: np.ndarray) -> float:
     return float(np.sqrt(np.mean(ghost * ghost)))
 
 
+def _warp_error(fl: _Flow) -> float:
+    """How far apart DIS's two warped neighbours land at the midpoint, in grey levels (RMS),
+    counted where both warps are trusted: where the flow is consistent but imprecise."""
+    c0, c1 = fl.warps(0.5)[2:]
+    return float(np.sqrt(np.mean(c0 * c1 * fl.warp_error(0.5) ** 2)))
+
+
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+
+
+def _noise_level(f0: np.ndarray, f1: np.ndarray) -> float:
+    """The frames' noise σ in grey levels, from the median response to a kernel that cancels
+    smooth image content (Immerkær's estimator, made robust by the median); texture makes it
+    overestimate somewhat (2–3 levels on clean photos, under 1 on Big Buck Bunny)."""
+    import cv2
+
+    responses = [
+        np.abs(cv2.filter2D(f.astype(np.float32), -1, _NOISE_KERNEL))[1:-1, 1:-1] for f in (f0, f1)
+    ]
+    # The kernel's response to white noise of σ has σ·6; the median of |N(0, s)| is 0.6745 s.
+    return float(np.median(np.stack(responses))) / (0.6745 * 6.0)
+
+
+def _unsure(fl: _Flow, texture: np.ndarray) -> bool:
+    """Whether DIS is unsure of this pair: its crossfade fallback would ghost where the flow
+    is inconsistent, or its warped neighbours disagree where it is consistent (by more than
+    grain alone would explain)."""
+    if _ghosting(fl, texture) > GHOSTING_THRESHOLD:
+        return True
+    return _warp_error(fl) > max(WARP_ERROR_THRESHOLD, _noise_level(fl.f0, fl.f1))
+
+
+def _blend_by_warp_error(
+    fl: _Flow,
+    times: Sequence[float],
+    learned: np.ndarray,
+    warps0: np.ndarray,
+    warps1: np.ndarray,
+) -> np.ndarray:
+    """Per pixel, DIS's and RIFE's frames weighted inversely to each one's local warp error.
+
+    Each method warps both neighbours to time t; where its warps disagree (photometric
+    error, no ground truth needed) it is unsure there. Where DIS does not trust its flow it
+    shows the crossfade, whose inputs are |f0 - f1| apart: that, scaled by
+    `CROSSFADE_ERROR_SCALE`, is its error there. The errors are squared and pooled over a
+    neighbourhood (`BLEND_SIGMA`), RIFE's scaled by `RIFE_ERROR_SCALE`, and each pixel
+    takes DIS with weight e_rife / (e_dis + e_rife), both floored by `BLEND_FLOOR`: DIS
+    where RIFE tracks worse, RIFE where DIS loses track (fast motion, zoom, content
+    entering at the frame's edges), and their mean where both agree, which beat either
+    alone on real footage. On fades (both methods' warps disagree by the change in
+    brightness) it beat both on 7 of 9 photo fades tried, and lost up to 1.3 dB to DIS on
+    the other two.
+    """
+    import cv2
+
+    dis = fl.render_float(times)
+    out = np.empty_like(dis)
+    fade = CROSSFADE_ERROR_SCALE * np.abs(fl.f0.astype(np.float32) - fl.f1).mean(axis=-1)
+    for k, t in enumerate(times):
+        warp0, warp1, c0, c1 = fl.warps(t)
+        trust = np.maximum(c0, c1)
+        e_dis = trust * np.abs(warp0 - warp1).mean(axis=-1) + (1.0 - trust) * fade
+        e_rife = np.abs(warps0[k].astype(np.float32) - warps1[k]).mean(axis=-1)
+        e_dis = cv2.GaussianBlur(e_dis * e_dis, (0, 0), BLEND_SIGMA) + BLEND_FLOOR
+        e_rife = RIFE_ERROR_SCALE**2 * cv2.GaussianBlur(e_rife * e_rife, (0, 0), BLEND_SIGMA)
+        e_rife += BLEND_FLOOR
+        w = (e_rife / (e_dis + e_rife))[..., None]
+        out[k] = w * dis[k] + (1.0 - w) * learned[k]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
 def _adaptive_pair(
     model: Rife, everywhere: bool, f0: np.ndarray, f1: np.ndarray, times: Sequence[float]
 ) -> tuple[np.ndarray, str]:
-    """DIS where its flow is sure of itself; elsewhere DIS and RIFE blended.
+    """DIS where it is sure of itself; elsewhere DIS and RIFE blended per pixel.
 
     The decision per pair: DIS flow is computed first (it is cheap, and tells a scene cut,
-    which is held). Unless RIFE runs `everywhere` (on a GPU), it runs only when DIS would
-    ghost: when the crossfade DIS falls back to where its flow is inconsistent, weighted
-    by texture, is estimated above `GHOSTING_THRESHOLD` grey levels (`_ghosting`).
-
-    When RIFE runs, each pixel is the mean of RIFE's frame and DIS's, where DIS's own
-    crossfade fallback is replaced by RIFE on textured pixels (flat ones keep half the
-    crossfade, which is right for a fade). Replacing the fallback is what wins on pans and
-    rotations (content entering at the frame's edges, where DIS can only crossfade);
-    averaging two estimators whose errors differ was the most robust choice on Big Buck
-    Bunny: within 0.35 dB of the better of the two on every stretch tried, where RIFE alone
-    lost up to 3.6 dB (a fade-in) and DIS alone up to 1.8 dB (fast action).
+    which is held). Unless RIFE runs `everywhere` (on a GPU), it runs only where DIS is
+    unsure (`_unsure`): its crossfade fallback would ghost by more than
+    `GHOSTING_THRESHOLD`, or its trusted warped neighbours disagree by more than
+    `WARP_ERROR_THRESHOLD` grey levels. When RIFE runs, each pixel weighs the two methods
+    by their local warp errors (`_blend_by_warp_error`). Measured by
+    `bench/interpolation.py`.
     """
     if min(f0.shape[:2]) < MIN_FLOW_SIDE:
         return _blend(f0, f1, times), "blend"
     fl = _dis_flow(f0, f1)
     if fl.cut:
         return _duplicate(f0, f1, times), "cut"
-    texture = _texture(f0, f1)
-    if not everywhere and _ghosting(fl, texture) <= GHOSTING_THRESHOLD:
+    if not everywhere and not _unsure(fl, _texture(f0, f1)):
         return fl.render(times), "flow"
-    learned = model(f0, f1, times).astype(np.float32)
-    a, b = f0.astype(np.float32), f1.astype(np.float32)
-    tau = texture[..., None]
-    fallback = np.stack(
-        [tau * learned[k] + (1.0 - tau) * (a * (1.0 - t) + b * t) for k, t in enumerate(times)]
-    )
-    mixed = (fl.render_float(times, fallback) + learned) / 2.0
-    return np.clip(np.rint(mixed), 0, 255).astype(np.uint8), "rife"
+    learned, warps0, warps1 = model.with_warps(f0, f1, times)
+    return _blend_by_warp_error(fl, times, learned.astype(np.float32), warps0, warps1), "rife"
 
 
 register_interpolator("flow", _flow_interpolate)

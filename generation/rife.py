@@ -71,6 +71,16 @@ class Rife:
 
     def __call__(self, f0: np.ndarray, f1: np.ndarray, times: Sequence[float]) -> np.ndarray:
         """In-between frames of (H, W, 3) uint8 `f0` and `f1` at `times`: (len(times), H, W, 3)."""
+        return self.with_warps(f0, f1, times)[0]
+
+    def with_warps(
+        self, f0: np.ndarray, f1: np.ndarray, times: Sequence[float]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The in-between frames, and both neighbours warped by RIFE's flows to each time.
+
+        Returns (frames, warped0, warped1), each (len(times), H, W, 3) uint8. The frames blend
+        the two warps by RIFE's mask; where the warps disagree, RIFE is unsure.
+        """
         import torch
         import torch.nn.functional as F  # noqa: N812
 
@@ -95,10 +105,15 @@ class Rife:
                 flow = flow * ratio.view(1, 4, 1, 1)
             img0, img1 = pair[:1].expand(n, -1, -1, -1), pair[1:].expand(n, -1, -1, -1)
             m = torch.sigmoid(mask)
-            out = self._warp(img0, flow[:, :2]) * m + self._warp(img1, flow[:, 2:4]) * (1 - m)
-            out = out.clamp(0, 1) * 255.0
-            frames = torch.round(out).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-        return np.ascontiguousarray(frames)
+            warped0 = self._warp(img0, flow[:, :2])
+            warped1 = self._warp(img1, flow[:, 2:4])
+            out = warped0 * m + warped1 * (1 - m)
+
+            def to_numpy(x: Any) -> np.ndarray:
+                x = torch.round(x.clamp(0, 1) * 255.0).to(torch.uint8)
+                return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
+
+            return to_numpy(out), to_numpy(warped0), to_numpy(warped1)
 
     def _forward(self, img0: Any, img1: Any, t: Any) -> Any:
         import torch

@@ -155,3 +155,69 @@ def test_engine_rejects_bad_inputs(clip, tmp_path):
     with pytest.raises(GenerationError) as err:
         engine.generate(GenerationRequest(mode="text_to_video", prompt="x"), NullProgress())
     assert err.value.field == "mode"
+
+
+def grainy(clip: np.ndarray, sigma: float) -> np.ndarray:
+    """The clip with fresh Gaussian grain on every frame, as a camera adds."""
+    noise = np.random.default_rng(0).normal(0, sigma, clip.shape)
+    return np.clip(np.rint(clip + noise), 0, 255).astype(np.uint8)
+
+
+def test_warp_error_is_small_on_a_pan_and_grain_does_not_count_as_imprecision():
+    clip = panned(data.chelsea(), 3, 2, 1, 96, 128)
+    fl = enhance._dis_flow(clip[0], clip[2])
+    assert enhance._warp_error(fl) < 0.5 < enhance.WARP_ERROR_THRESHOLD
+    assert not enhance._unsure(fl, enhance._texture(clip[0], clip[2]))
+    noisy = grainy(clip, 2.0)
+    fl = enhance._dis_flow(noisy[0], noisy[2])
+    # Grain makes even exact warps disagree, beyond the fixed threshold but not beyond the
+    # frames' own noise level, so DIS stays sure of the pan.
+    assert enhance._warp_error(fl) > enhance.WARP_ERROR_THRESHOLD
+    assert enhance._noise_level(noisy[0], noisy[2]) > enhance._warp_error(fl)
+    assert not enhance._unsure(fl, enhance._texture(noisy[0], noisy[2]))
+
+
+def test_noise_level_measures_grain_not_smooth_content():
+    smooth = np.tile(np.linspace(0, 255, 128, dtype=np.float32), (96, 1))
+    smooth = np.repeat(smooth[..., None], 3, axis=2).astype(np.uint8)
+    assert enhance._noise_level(smooth, smooth) < 0.5
+    noisy = grainy(np.stack([smooth, smooth]), 4.0)
+    assert 3.0 < enhance._noise_level(noisy[0], noisy[1]) < 5.0
+
+
+def thrown_cat(n: int, step: int) -> np.ndarray:
+    """A cat's face flung `step` px a frame across a still photo: DIS loses track of it."""
+    background = data.astronaut()[100:196, 150:278]
+    face = data.chelsea()[60:124, 150:214]
+    frames = []
+    for i in range(n):
+        frame = background.copy()
+        frame[16:80, 4 + i * step : 68 + i * step] = face
+        frames.append(frame)
+    return np.stack(frames)
+
+
+def test_blend_keeps_dis_where_the_other_methods_warps_disagree(pan):
+    f0, f1 = pan[0], pan[2]
+    fl = enhance._dis_flow(f0, f1)
+    dis = fl.render([0.5])
+    black, white = np.zeros((1, *f0.shape), np.uint8), np.full((1, *f0.shape), 255, np.uint8)
+    out = enhance._blend_by_warp_error(fl, [0.5], black.astype(np.float32), black, white)
+    # Only at the frame's edges, where DIS crossfades content entering the frame, does
+    # the other method get any weight, and there only a little.
+    diff = np.abs(out.astype(int) - dis)
+    assert diff.mean() < 0.25 and diff.max() <= 4, (diff.mean(), diff.max())
+
+
+def test_blend_takes_the_other_method_where_dis_loses_track():
+    clip = thrown_cat(3, 20)  # the face jumps 40 px between kept frames
+    fl = enhance._dis_flow(clip[0], clip[2])
+    truth = clip[1:2]
+    # A second method whose two warps agree (sure of itself) and which is right.
+    out = enhance._blend_by_warp_error(fl, [0.5], truth.astype(np.float32), truth, truth)
+    dis = fl.render([0.5])
+    region = (slice(None), slice(16, 80), slice(4, 108))  # where the face moves
+    assert psnr(out[region], truth[region]) > psnr(dis[region], truth[region]) + 6
+    # Where DIS is sure (the still background) the two are averaged: nothing is lost.
+    still = (slice(None), slice(84, 96))
+    assert psnr(out[still], truth[still]) >= psnr(dis[still], truth[still]) - 0.1

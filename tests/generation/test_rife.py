@@ -209,3 +209,43 @@ def test_adaptive_runs_rife_on_every_pair_on_a_gpu(weights, monkeypatch):
         clip[::2], 2, rife_weights=weights, rife_on_every_pair=False
     )
     assert info.choices == ("flow", "flow")
+
+
+def test_adaptive_keeps_dis_on_a_grainy_pan(weights):
+    """Grain makes DIS's warps disagree, but no more than the frames' noise: DIS is kept."""
+    clip = panned(data.chelsea(), 9, 2, 1, h=96, w=128).astype(np.float32)
+    clip += np.random.default_rng(0).normal(0, 2.0, clip.shape)
+    clip = np.clip(np.rint(clip), 0, 255).astype(np.uint8)
+    _, info = enhance.interpolate_with_info(clip[::2], 2, rife_weights=weights)
+    assert info.choices == ("flow",) * 4
+
+
+def rippling(n: int, amplitude: float = 0.7, period: float = 24.0) -> np.ndarray:
+    """A soft photo seen through a moving ripple (heat haze, water): fine non-rigid motion."""
+    import cv2
+
+    image = cv2.GaussianBlur(data.astronaut().astype(np.float32), (0, 0), 1.5)
+    gy, gx = np.mgrid[0:96, 0:128].astype(np.float32)
+    frames = []
+    for i in range(n):
+        dx = amplitude * np.sin(2 * np.pi * gy / period + 0.6 * i)
+        dy = amplitude * np.cos(2 * np.pi * gx / period + 0.6 * i)
+        frames.append(cv2.remap(image, gx + 100 + dx, gy + 100 + dy, cv2.INTER_CUBIC))
+    return np.clip(np.rint(np.stack(frames)), 0, 255).astype(np.uint8)
+
+
+def test_adaptive_picks_rife_where_a_consistent_flow_is_imprecise(weights):
+    """DIS's flow of a ripple is consistent (nothing would ghost) but imprecise: its warped
+    neighbours disagree beyond the noise level, so RIFE runs, and the result is better."""
+    clip = rippling(5)
+    kept = clip[::2]
+    for f0, f1 in zip(kept[:-1], kept[1:], strict=True):
+        fl = enhance._dis_flow(f0, f1)
+        assert enhance._ghosting(fl, enhance._texture(f0, f1)) < enhance.GHOSTING_THRESHOLD
+        assert enhance._warp_error(fl) > max(
+            enhance.WARP_ERROR_THRESHOLD, enhance._noise_level(f0, f1)
+        )
+    out, info = enhance.interpolate_with_info(kept, 2, rife_weights=weights)
+    assert info.choices == ("rife", "rife")
+    dis = enhance.interpolate(kept, 2, method="flow")
+    assert psnr(out[1::2], clip[1::2]) > psnr(dis[1::2], clip[1::2]) + 0.2
