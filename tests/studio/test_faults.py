@@ -109,8 +109,9 @@ def test_redis_dying_mid_job_puts_it_back_and_it_completes(
     log = tmp_path / "worker.log"
     worker = start_worker(own_redis.url, log, STUDIO_STOP_GRACE="1.5")
     try:
-        # Big enough to run for seconds on a busy 2-core machine.
-        g = submit(alice_project, alice, width=1280, height=720, num_frames=120, fps=24)
+        # Long enough (rendering and encoding 480 frames of 720p) to outlast the ~1.5 s from
+        # the kill to the cold stop even on an idle machine.
+        g = submit(alice_project, alice, width=1280, height=720, num_frames=480, fps=24)
         codes = watch(g, lambda r: r.status == "running" and r.step > 0)
         own_redis.kill()
         time.sleep(0.3)
