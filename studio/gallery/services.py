@@ -315,12 +315,17 @@ def gallery_sort(params: Mapping[str, str]) -> str:
 
 
 def gallery_facets(project) -> dict[str, list]:
-    """The values the project's filters offer: engines, modes and authors in use."""
-    gens = Generation.objects.filter(project=project, clip__isnull=False)
+    """The values the project's filters offer: the studio's engines, the modes, the team's
+    members. Read from configuration and the team, never by scanning the project's clips,
+    so the page costs the same at 10 clips and at 10,000."""
+    from generation.spec import MODE_LABELS
+    from studio.jobs.engines import available_engines
+
+    members = project.team.memberships.select_related("user").order_by("user__username")
     return {
-        "engines": sorted(set(gens.values_list("engine", flat=True))),
-        "modes": sorted(set(gens.values_list("mode", flat=True))),
-        "authors": sorted({u for u in gens.values_list("requested_by__username", flat=True) if u}),
+        "engines": [info.id for info in available_engines()],
+        "modes": [mode for mode in MODE_LABELS if mode != "edit"] + ["edit"],
+        "authors": [m.user.username for m in members],
     }
 
 

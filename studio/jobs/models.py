@@ -224,7 +224,15 @@ class Clip(models.Model):
         ordering = ["-created_at"]
         # Gallery pages walk this index newest first (keyset pagination), at any depth.
         indexes = [
-            models.Index(fields=["project", "created_at", "id"], name="clip_project_created")
+            models.Index(fields=["project", "created_at", "id"], name="clip_project_created"),
+            # Counting a project's visible clips reads this index alone.
+            models.Index(fields=["project", "hidden_at"], name="clip_project_hidden"),
+            # The few hidden clips, found without reading every clip (`shown_to` on runs).
+            models.Index(
+                fields=["hidden_at"],
+                condition=models.Q(hidden_at__isnull=False),
+                name="clip_hidden",
+            ),
         ]
 
     def __str__(self) -> str:
