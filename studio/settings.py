@@ -64,6 +64,8 @@ if env_bool("STUDIO_HTTPS", False):
 # once this old (seconds; files of a dead worker's clip encode at once).
 STUDIO_STOP_GRACE = float(env("STUDIO_STOP_GRACE", "2"))
 STUDIO_SCRATCH_MAX_AGE = float(env("STUDIO_SCRATCH_MAX_AGE", str(3600)))
+# A failed long video's finished segments wait this long for a retry or resubmit (7 days).
+STUDIO_LONG_SEGMENTS_MAX_AGE = float(env("STUDIO_LONG_SEGMENTS_MAX_AGE", str(7 * 86400)))
 # --- end of ops block -------------------------------------------------------------------
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")

@@ -139,6 +139,24 @@ def sweep_scratch(*, media_root: Path | None, older_than: float, now: float | No
     return removed
 
 
+def sweep_long_segments(*, root: Path, older_than: float, now: float | None = None) -> int:
+    """Remove saved segments of chained long videos (`studio.jobs.jobs._long_workdir`)
+    untouched for `older_than` seconds: a failed chain resumes from them on a retry or a
+    resubmit of the same recipe, but not forever. Return how many chains were removed."""
+    now = time.time() if now is None else now
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for path in root.iterdir():
+        try:
+            stale = path.is_dir() and now - _newest_mtime(path) > older_than
+        except OSError:
+            continue
+        if stale and _remove(path):
+            removed += 1
+    return removed
+
+
 def _local_media_root() -> Path | None:
     try:
         return Path(default_storage.path(""))
@@ -238,6 +256,12 @@ class StudioWorker(SimpleWorker):
                 )
                 if removed:
                     logger.info("Removed %d scratch file(s) left by crashed runs", removed)
+                removed = sweep_long_segments(
+                    root=Path(settings.VAR_DIR) / "longvideo",
+                    older_than=settings.STUDIO_LONG_SEGMENTS_MAX_AGE,
+                )
+                if removed:
+                    logger.info("Removed %d long video(s)' stale saved segments", removed)
             except Exception:
                 logger.exception("Sweeping scratch files failed")
 

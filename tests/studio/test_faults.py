@@ -308,6 +308,22 @@ def test_sweep_removes_what_crashed_runs_left_and_nothing_live(tmp_path, monkeyp
     assert all(p.exists() for p in (live_encode, other_tool, new_part, clip))
 
 
+def test_sweep_removes_stale_long_video_segments_only(tmp_path):
+    from studio.jobs.worker import sweep_long_segments
+
+    now = time.time()
+    root = tmp_path / "longvideo"
+    stale, fresh = root / "a", root / "b"
+    for path, age in ((stale, 8 * 86400), (fresh, 3600)):
+        path.mkdir(parents=True)
+        (path / "segment-000.npz").write_bytes(b"frames")
+        os.utime(path / "segment-000.npz", (now - age, now - age))
+        os.utime(path, (now - age, now - age))
+    assert sweep_long_segments(root=root, older_than=7 * 86400, now=now) == 1
+    assert not stale.exists() and fresh.exists()
+    assert sweep_long_segments(root=tmp_path / "missing", older_than=1, now=now) == 0
+
+
 @pytest.mark.django_db
 def test_worker_start_up_sweeps_a_dead_workers_leftovers(
     redis_conn, run_worker, settings, tmp_path, monkeypatch
