@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 
 from generation.prompting import ASPECT_RATIOS, size_for
 from generation.spec import MODE_LABELS, GenerationError
@@ -386,26 +387,58 @@ def list_cursor(caller: Caller, after: str) -> tuple[datetime, uuid.UUID]:
     raise ApiError(404, f"No video found with id {after!r}.", param="after", code="video_not_found")
 
 
-def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], bool]:
-    """A page of the caller's videos by creation time, and whether more follow it.
+MERGE_PROJECTS = 50
+"""Up to this many projects, a team key's page is merged from each project's own index."""
 
-    Keyset over the (project, queued_at, id) index for a project key, (queued_at, id) for
-    a team key; the page's ids are picked on the index first, then only those rows are
-    joined, so the cost stays flat however many videos the team holds.
-    """
-    if caller.key.project_id:
-        keys = Generation.objects.shown_to(caller.user).filter(project_id=caller.key.project_id)
-    else:
-        keys = Generation.objects.shown_to(caller.user).filter(project__team_id=caller.key.team_id)
-    if query.after:
-        queued_at, pk = list_cursor(caller, query.after)
+
+def _keyset(keys, after, order: str):
+    """`keys` after the cursor, in the list's order (slice it to the page)."""
+    if after:
+        queued_at, pk = after
         # A range plus excluding the tie keeps to the index (an OR of two ranges would not).
-        if query.order == "desc":
+        if order == "desc":
             keys = keys.filter(queued_at__lte=queued_at).exclude(queued_at=queued_at, pk__gte=pk)
         else:
             keys = keys.filter(queued_at__gte=queued_at).exclude(queued_at=queued_at, pk__lte=pk)
-    sort = ("-queued_at", "-pk") if query.order == "desc" else ("queued_at", "pk")
-    ids = list(keys.order_by(*sort).values_list("pk", flat=True)[: query.limit + 1])
+    sort = ("-queued_at", "-id") if order == "desc" else ("queued_at", "id")
+    return keys.order_by(*sort)
+
+
+def video_page(*, caller: Caller, query: ListQuery) -> tuple[list[Generation], bool]:
+    """A page of the caller's videos by creation time, and whether more follow it.
+
+    Keyset over the (project, queued_at, id) index: a project key walks its project's; a
+    team key walks each of its projects' and one query merges them (one walk of the
+    (queued_at, id) index past MERGE_PROJECTS projects). The page's ids are picked on the
+    indexes first, then only those rows are joined, so the cost stays flat however many
+    videos the team holds.
+    """
+    visible = Generation.objects.shown_to(caller.user)
+    after = list_cursor(caller, query.after) if query.after else None
+    if caller.key.project_id:
+        project_ids = [caller.key.project_id]
+    else:
+        project_ids = list(
+            Project.objects.filter(team_id=caller.key.team_id).values_list("pk", flat=True)
+        )
+    if len(project_ids) > MERGE_PROJECTS:
+        team = visible.filter(project__team_id=caller.key.team_id)
+        pairs = list(
+            _keyset(team, after, query.order).values_list("queued_at", "id")[: query.limit + 1]
+        )
+    elif project_ids:
+        # Each project's next page, picked on its own index (a small IN subquery each); the
+        # union of those few rows is sorted once.
+        picked = Q()
+        for pid in project_ids:
+            part = _keyset(visible.filter(project_id=pid), after, query.order)
+            picked |= Q(pk__in=part.values("id")[: query.limit + 1])
+        sort = ("-queued_at", "-id") if query.order == "desc" else ("queued_at", "id")
+        merged = Generation.objects.filter(picked).order_by(*sort)
+        pairs = list(merged.values_list("queued_at", "id")[: query.limit + 1])
+    else:
+        pairs = []
+    ids = [pk for _, pk in pairs]
     rows = Generation.objects.filter(pk__in=ids[: query.limit]).select_related(
         "prompt", "source_clip", "clip"
     )
