@@ -184,8 +184,9 @@ def test_layout_holds_on_a_phone_and_a_desktop(live_studio, project_id, browser_
     generate(page, text="a kite rises slowly over the dunes", aspect_ratio="16:9",
              resolution="256", duration_s="0.5", fps="8")  # fmt: skip
     page.wait_for_function(
-        "() => { const r = document.querySelector('#jobs .variants').getBoundingClientRect();"
-        " return r.top >= 0 && r.top < window.innerHeight; }"
+        "() => { const el = document.querySelector('#jobs .variants');"
+        " if (!el) return false;"  # the submit's response has not landed yet
+        " const r = el.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }"
     )
     # The unbroken word's own clip page does not widen the phone either.
     page.goto(f"{live_studio}{word_page}")
