@@ -401,3 +401,33 @@ def test_generate_all_with_a_tiny_wan(
     # Shared look and seed: the board's style reaches every shot's prompt.
     assert recipes[0]["seed"] == recipes[1]["seed"] == board.seed
     assert all(r["style"] == "noir" and "noir" in r["prompt"].lower() for r in recipes)
+
+
+def test_a_finished_take_row_refreshes_without_a_reload(
+    alice, alice_client, board, run_worker, django_capture_on_commit_callbacks
+):
+    """storyboard.js refetches the shot list when a live card's status differs from its row's."""
+    from studio.jobs.live import render_card
+
+    shot = board.shots.first()
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = services.shot_generate(shot=shot, user=alice)
+    url = reverse("storyboard-detail", args=[board.pk])
+    page = alice_client.get(url).content.decode()
+    assert f'data-refresh-url="{url}"' in page
+    assert 'data-take-status="queued"' in page and "Use this take" not in page
+
+    run_worker()
+    generation.refresh_from_db()
+    assert generation.status == "succeeded", generation.error
+    # The worker's push carries the new status the row is compared against...
+    assert 'data-status="succeeded"' in render_card(generation, oob=True)
+    # ...and the htmx refetch is the shot list alone, now with the take's actions.
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<ol id="shots"')
+    assert "Export the film" not in fragment
+    assert 'data-take-status="succeeded"' in fragment
+    assert "Used in the edit" in fragment  # The only take is the one the edit uses.
+    services.shot_generate(shot=shot, user=alice)
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Use this take" not in fragment  # The newest (queued) take is used; no button yet.
