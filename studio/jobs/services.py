@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
+from django.dispatch import Signal
 from django.utils import timezone
 
 from generation import provenance, video
@@ -154,6 +155,12 @@ def generation_saved_segments(generation: Generation) -> int:
         return 0
 
 
+# Sent (in the resume's transaction) with `generation` (the new run) and `resumed` (the
+# failed one), so apps above jobs (a storyboard's takes) can follow a run to its resume.
+generation_resumed = Signal()
+
+
+@transaction.atomic
 def generation_resume(*, generation: Generation, user: User | None) -> Generation:
     """Run a failed long video's recipe again (same seed): it resumes after the segments
     the failed attempt saved. A new run, under the team's quotas and fair share."""
@@ -164,7 +171,7 @@ def generation_resume(*, generation: Generation, user: User | None) -> Generatio
     done = generation_saved_segments(generation)
     note = f"Resumes the failed run {generation.pk}"
     note += f" after {done} finished segment(s)." if done else " (no finished segments saved)."
-    return generation_record(
+    new = generation_record(
         project=generation.project,
         user=user,
         engine_id=generation.engine,
@@ -174,6 +181,8 @@ def generation_resume(*, generation: Generation, user: User | None) -> Generatio
         notes=[note],
         source_clip=generation.source_clip,
     )
+    generation_resumed.send(sender=Generation, generation=new, resumed=generation)
+    return new
 
 
 @transaction.atomic

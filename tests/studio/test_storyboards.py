@@ -430,4 +430,28 @@ def test_a_finished_take_row_refreshes_without_a_reload(
     assert "Used in the edit" in fragment  # The only take is the one the edit uses.
     services.shot_generate(shot=shot, user=alice)
     fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "Use this take" not in fragment  # The newest (queued) take is used; no button yet.
+    # A second take, still queued: its row has no button until its card says succeeded.
+    assert 'data-take-status="queued"' in fragment and "Use this take" not in fragment
+
+
+def test_a_resumed_take_stays_a_take_of_its_shot(alice, alice_client, board, redis_conn):
+    """A failed chained take's Resume (the chain itself: test_long_video) adds a new take."""
+    from studio.jobs.models import Generation
+
+    shot = board.shots.first()
+    failed = services.shot_generate(shot=shot, user=alice)
+    Generation.objects.filter(pk=failed.pk).update(
+        recipe={**failed.recipe, "options": {"total_frames": 60}},
+        status="failed",
+        error="the GPU fell over",
+    )
+    failed.refresh_from_db()
+    page = alice_client.get(reverse("storyboard-detail", args=[board.pk])).content.decode()
+    assert reverse("generation-resume", args=[failed.pk]) in page
+    response = alice_client.post(
+        reverse("generation-resume", args=[failed.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200, response.content
+    newest, oldest = list(shot.takes.all())
+    assert oldest.generation == failed and newest.generation.recipe == failed.recipe
+    assert newest.generation.status == "queued"
