@@ -31,6 +31,7 @@ urlpatterns = [
     path("generations/<uuid:pk>/", jobs.generation_detail, name="generation-detail"),
     path("generations/<uuid:pk>/preview.jpg", jobs.generation_preview, name="generation-preview"),
     path("generations/<uuid:pk>/cancel/", jobs.generation_cancel_view, name="generation-cancel"),
+    path("generations/<uuid:pk>/resume/", jobs.generation_resume_view, name="generation-resume"),
     path("clips/<int:pk>/", gallery.clip_detail, name="clip-detail"),
     path("clips/<int:pk>/video.mp4", gallery.clip_video, name="clip-video"),
     path("clips/<int:pk>/poster.jpg", gallery.clip_poster, name="clip-poster"),

@@ -51,3 +51,35 @@
     });
   });
 })();
+
+// A take's job card is swapped live over the project socket (or by its 10 s poll), but the
+// rest of its row ("Use this take", "Used in the edit", the shot's summary) was rendered with
+// the board. Each take row carries the status it was rendered with; when a card inside now
+// shows another status, the server's shot list replaces the stale one. A refresh renders
+// rows and cards from the same state, so it cannot loop.
+(function () {
+  let pending = null;
+
+  function stale() {
+    const shots = document.getElementById("shots");
+    if (!shots || !shots.dataset.refreshUrl) return false;
+    return Array.from(shots.querySelectorAll(".take[data-take-status]")).some((take) => {
+      const card = take.querySelector("article.gen[data-status]");
+      return card && card.dataset.status !== take.dataset.takeStatus;
+    });
+  }
+
+  function check() {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = null;
+      const shots = document.getElementById("shots");
+      if (!stale() || document.querySelector("li.shot.dragging")) return;
+      htmx.ajax("GET", shots.dataset.refreshUrl, { target: "#shots", swap: "outerHTML" });
+    }, 150);
+  }
+
+  ["htmx:oobAfterSwap", "htmx:wsAfterMessage", "htmx:afterSettle"].forEach((name) => {
+    document.addEventListener(name, check);
+  });
+})();

@@ -144,6 +144,15 @@ class Generation(models.Model):
         return f"{self.engine} {self.mode} {self.status}"
 
     @property
+    def resumable_segments(self) -> int | None:
+        """For a failed long video: the saved segments a resume reuses (0 or more); else None."""
+        from studio.jobs.services import generation_chains, generation_saved_segments
+
+        if self.status != self.Status.FAILED or not generation_chains(self):
+            return None
+        return generation_saved_segments(self)
+
+    @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 

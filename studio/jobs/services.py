@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
+from django.dispatch import Signal
 from django.utils import timezone
 
 from generation import provenance, video
@@ -132,6 +133,56 @@ def generation_submit(
         notes=notes,
         source_clip=source_clip,
     )
+
+
+def generation_chains(generation: Generation) -> bool:
+    """Whether the run is a long video made of chained segments (which can resume)."""
+    return bool((generation.recipe.get("options") or {}).get("total_frames"))
+
+
+def generation_saved_segments(generation: Generation) -> int:
+    """How many finished segments of this recipe's chain are saved for a resume (0: none)."""
+    import json
+
+    from studio.jobs.jobs import _long_workdir  # jobs.py imports this module.
+
+    if not generation_chains(generation):
+        return 0
+    try:
+        meta = json.loads((_long_workdir(generation) / "segments" / "meta.json").read_text())
+        return max(0, int(meta.get("count") or 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
+
+
+# Sent (in the resume's transaction) with `generation` (the new run) and `resumed` (the
+# failed one), so apps above jobs (a storyboard's takes) can follow a run to its resume.
+generation_resumed = Signal()
+
+
+@transaction.atomic
+def generation_resume(*, generation: Generation, user: User | None) -> Generation:
+    """Run a failed long video's recipe again (same seed): it resumes after the segments
+    the failed attempt saved. A new run, under the team's quotas and fair share."""
+    if not generation_chains(generation):
+        raise GenerationError("Only a long video (chained segments) can be resumed.", code="mode")
+    if generation.status != Generation.Status.FAILED:
+        raise GenerationError("Only a failed job can be resumed.", code="active")
+    done = generation_saved_segments(generation)
+    note = f"Resumes the failed run {generation.pk}"
+    note += f" after {done} finished segment(s)." if done else " (no finished segments saved)."
+    new = generation_record(
+        project=generation.project,
+        user=user,
+        engine_id=generation.engine,
+        mode=generation.mode,
+        recipe=generation.recipe,
+        prompt=generation.prompt,
+        notes=[note],
+        source_clip=generation.source_clip,
+    )
+    generation_resumed.send(sender=Generation, generation=new, resumed=generation)
+    return new
 
 
 @transaction.atomic

@@ -3,9 +3,10 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from generation.spec import GenerationError
 from studio.jobs.live import preview_load, preview_url
 from studio.jobs.models import Generation
-from studio.jobs.services import generation_cancel
+from studio.jobs.services import generation_cancel, generation_resume
 from studio.projects.access import check_project_access
 
 
@@ -52,4 +53,18 @@ def generation_cancel_view(request, pk):
     generation = generation_cancel(generation=generation)
     if request.htmx:
         return render(request, "jobs/generation.html#card", {"g": generation})
+    return redirect("project-detail", pk=generation.project_id)
+
+
+@login_required
+@require_POST
+def generation_resume_view(request, pk):
+    """A failed long video, again with the same recipe: the saved segments are reused."""
+    generation = _get_generation_for_user(request, pk, role="editor")
+    try:
+        new = generation_resume(generation=generation, user=request.user)
+    except GenerationError as e:
+        return HttpResponse(e.message, status=400)
+    if request.htmx:
+        return render(request, "jobs/generation.html#card", {"g": new})
     return redirect("project-detail", pk=generation.project_id)

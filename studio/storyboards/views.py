@@ -115,6 +115,9 @@ def storyboard_detail(request, pk: int):
             services.storyboard_update(storyboard=board, data=form.cleaned_data)
             return redirect("storyboard-detail", pk=board.pk)
     status = 400 if form.is_bound and form.errors else 200
+    if request.method == "GET" and request.htmx:
+        # storyboard.js refetches the shot list when a take's card changes state live.
+        return render(request, "storyboards/detail.html#shots", _context(board))
     context = _context(board, form=form, shot_form=ShotForm())
     return render(request, "storyboards/detail.html", context, status=status)
 

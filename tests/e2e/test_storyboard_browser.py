@@ -85,3 +85,24 @@ def test_storyboard_crud_and_reorder_with_mouse_and_keyboard(live_studio, board_
     assert re.search(rf"/storyboards/{board_id}/$", page.url)
     assert shot_texts(page) == ["Fox", "Moon", "Moon", "Dawn breaks"]
     page.screenshot(path=str(ARTIFACTS / "storyboard-edit.png"), full_page=True)
+
+
+def test_a_finished_take_offers_use_this_take_without_a_reload(live_studio, board_id, browser_page):
+    """The live push swaps the take's card; storyboard.js then refreshes the row around it."""
+    page = browser_page
+    page.goto(f"{live_studio}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "alice-pass-123")
+    page.click("button[type=submit]")
+    page.goto(f"{live_studio}/storyboards/{board_id}/")
+    first = page.locator("#shots li.shot").first
+    first.get_by_role("button", name="Generate").click()
+    first.locator(".take").wait_for()
+    url = page.url
+    # Twice: the first take is used by the edit; the second offers "Use this take".
+    first.get_by_role("button", name="Regenerate").click()
+    page.locator("#shots li.shot").first.get_by_role("button", name="Use this take").wait_for(
+        timeout=60_000
+    )
+    assert page.url == url  # No reload, no navigation.
+    page.screenshot(path=str(ARTIFACTS / "storyboard-take-live.png"))

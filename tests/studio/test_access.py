@@ -153,6 +153,8 @@ MATRIX = {
     "project-footage": ("post", lambda w: [w.project.pk], None, EDITORS_400),
     # The run is still queued: only failed or cancelled cards are dismissed (400, with why).
     "generation-dismiss": ("post", lambda w: [w.generation.pk], None, EDITORS_400),
+    # The run is not a failed long video: resuming it is refused (400, with why).
+    "generation-resume": ("post", lambda w: [w.generation.pk], None, EDITORS_400),
     "api-key-revoke": ("post", lambda w: [w.owner_key_pk], None, S("302 404 404 404 login 404")),
     # Teams
     "team-detail": ("get", lambda w: [w.team.pk], None, MEMBERS_READ),

@@ -71,3 +71,73 @@ def test_a_rerun_of_the_same_recipe_finds_the_saved_segments(alice, alice_projec
 
     assert _long_workdir(run(1)) == _long_workdir(run(1))
     assert _long_workdir(run(1)) != _long_workdir(run(2))
+
+
+def test_a_failed_long_video_resumes_from_the_ui(
+    alice, alice_client, alice_project, run_worker, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A chain (the animatic continues from last frames) fails in its second segment; Resume
+    runs the same recipe again, and the new run reuses the saved first segment."""
+    from django.urls import reverse
+
+    from generation.engines.animatic import AnimaticEngine
+    from generation.spec import GenerationRequest
+    from studio.jobs.models import Generation
+    from studio.jobs.services import generation_resume, generation_submit
+
+    request = GenerationRequest(
+        prompt="a slow pan across a harbour", width=64, height=64, num_frames=9, fps=8, seed=7
+    ).replace(options={"total_frames": 30})
+    real = AnimaticEngine.generate
+    calls = []
+
+    def fail_the_second_segment(self, request, progress):
+        calls.append(request.mode)
+        if len(calls) == 2:
+            raise GenerationError("the GPU fell over")
+        return real(self, request, progress)
+
+    monkeypatch.setattr(AnimaticEngine, "generate", fail_the_second_segment)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = generation_submit(
+            project=alice_project, user=alice, engine_id="animatic", request=request
+        )
+    run_worker()
+    failed.refresh_from_db()
+    assert failed.status == "failed" and "fell over" in failed.error
+    assert failed.resumable_segments == 1
+    card = alice_client.get(
+        reverse("generation-detail", args=[failed.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert reverse("generation-resume", args=[failed.pk]) in card
+    assert "1 segment already done" in card
+
+    monkeypatch.setattr(AnimaticEngine, "generate", real)
+    calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(
+            reverse("generation-resume", args=[failed.pk]), HTTP_HX_REQUEST="true"
+        )
+    assert response.status_code == 200
+    resumed = Generation.objects.exclude(pk=failed.pk).get(project=alice_project)
+    assert f'id="generation-{resumed.pk}"' in response.content.decode()
+    assert resumed.recipe == failed.recipe and resumed.recipe["seed"] == 7
+    assert "after 1 finished segment(s)" in resumed.notes[0]
+    run_worker()
+    resumed.refresh_from_db()
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.clip.num_frames == 30
+    assert any("Resumed after 1 finished segment" in note for note in resumed.notes)
+    assert resumed.resumable_segments is None
+
+    # Only failed long videos resume: a finished one, or a single-pass run, is refused.
+    with pytest.raises(GenerationError, match="Only a failed job"):
+        generation_resume(generation=resumed, user=alice)
+    single = generation_submit(
+        project=alice_project,
+        user=alice,
+        engine_id="animatic",
+        request=request.replace(options={}),
+    )
+    response = alice_client.post(reverse("generation-resume", args=[single.pk]))
+    assert response.status_code == 400 and b"Only a long video" in response.content

@@ -401,3 +401,57 @@ def test_generate_all_with_a_tiny_wan(
     # Shared look and seed: the board's style reaches every shot's prompt.
     assert recipes[0]["seed"] == recipes[1]["seed"] == board.seed
     assert all(r["style"] == "noir" and "noir" in r["prompt"].lower() for r in recipes)
+
+
+def test_a_finished_take_row_refreshes_without_a_reload(
+    alice, alice_client, board, run_worker, django_capture_on_commit_callbacks
+):
+    """storyboard.js refetches the shot list when a live card's status differs from its row's."""
+    from studio.jobs.live import render_card
+
+    shot = board.shots.first()
+    with django_capture_on_commit_callbacks(execute=True):
+        generation = services.shot_generate(shot=shot, user=alice)
+    url = reverse("storyboard-detail", args=[board.pk])
+    page = alice_client.get(url).content.decode()
+    assert f'data-refresh-url="{url}"' in page
+    assert 'data-take-status="queued"' in page and "Use this take" not in page
+
+    run_worker()
+    generation.refresh_from_db()
+    assert generation.status == "succeeded", generation.error
+    # The worker's push carries the new status the row is compared against...
+    assert 'data-status="succeeded"' in render_card(generation, oob=True)
+    # ...and the htmx refetch is the shot list alone, now with the take's actions.
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<ol id="shots"')
+    assert "Export the film" not in fragment
+    assert 'data-take-status="succeeded"' in fragment
+    assert "Used in the edit" in fragment  # The only take is the one the edit uses.
+    services.shot_generate(shot=shot, user=alice)
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    # A second take, still queued: its row has no button until its card says succeeded.
+    assert 'data-take-status="queued"' in fragment and "Use this take" not in fragment
+
+
+def test_a_resumed_take_stays_a_take_of_its_shot(alice, alice_client, board, redis_conn):
+    """A failed chained take's Resume (the chain itself: test_long_video) adds a new take."""
+    from studio.jobs.models import Generation
+
+    shot = board.shots.first()
+    failed = services.shot_generate(shot=shot, user=alice)
+    Generation.objects.filter(pk=failed.pk).update(
+        recipe={**failed.recipe, "options": {"total_frames": 60}},
+        status="failed",
+        error="the GPU fell over",
+    )
+    failed.refresh_from_db()
+    page = alice_client.get(reverse("storyboard-detail", args=[board.pk])).content.decode()
+    assert reverse("generation-resume", args=[failed.pk]) in page
+    response = alice_client.post(
+        reverse("generation-resume", args=[failed.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200, response.content
+    newest, oldest = list(shot.takes.all())
+    assert oldest.generation == failed and newest.generation.recipe == failed.recipe
+    assert newest.generation.status == "queued"
