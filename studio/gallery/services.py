@@ -324,7 +324,7 @@ def gallery_facets(project) -> dict[str, list]:
     members = project.team.memberships.select_related("user").order_by("user__username")
     return {
         "engines": [info.id for info in available_engines()],
-        "modes": [mode for mode in MODE_LABELS if mode != "edit"] + ["edit"],
+        "modes": list(MODE_LABELS),
         "authors": [m.user.username for m in members],
     }
 

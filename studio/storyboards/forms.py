@@ -4,7 +4,7 @@ from generation.prompting import ASPECT_RATIOS, CAMERA_MOTIONS, STYLE_PRESETS
 from studio.jobs.engines import PROMPT_MODES, available_engines
 from studio.prompts.validators import validate_image_upload
 from studio.storyboards.models import Shot, Storyboard
-from studio.storyboards.services import TEMPLATES
+from studio.storyboards.services import BOARD_FIELDS, SHOT_FIELDS, TEMPLATES
 
 CAMERA_CHOICES = [(m.id, m.label) for m in CAMERA_MOTIONS.values()]
 STYLE_CHOICES = [(s.id, s.label) for s in STYLE_PRESETS.values()]
@@ -50,23 +50,7 @@ class StoryboardForm(forms.ModelForm):
 
     class Meta:
         model = Storyboard
-        fields = [
-            "name",
-            "engine",
-            "style_preset",
-            "negative_text",
-            "aspect_ratio",
-            "resolution",
-            "fps",
-            "seed",
-            "seed_policy",
-            "title_text",
-            "end_text",
-            "export_format",
-            "export_fps",
-            "export_fit",
-            "export_scaler",
-        ]
+        fields = list(BOARD_FIELDS)
         widgets = {"negative_text": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -94,19 +78,7 @@ class ShotForm(forms.ModelForm):
 
     class Meta:
         model = Shot
-        fields = [
-            "description",
-            "image",
-            "duration_s",
-            "camera_motion",
-            "style_preset",
-            "transition",
-            "transition_s",
-            "trim_in",
-            "trim_out",
-            "on_screen_text",
-            "continue_previous",
-        ]
+        fields = list(SHOT_FIELDS)
 
     def clean(self):
         data = super().clean()

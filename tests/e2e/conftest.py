@@ -33,31 +33,18 @@ def strict_page():
 
 
 def _page(*, bypass_csp: bool):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-quic",
-                "--disable-sync",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1360, "height": 900}, bypass_csp=bypass_csp)
-        try:
-            yield page
-        finally:
-            browser.close()
+    for browser in _chromium():
+        yield browser.new_page(viewport={"width": 1360, "height": 900}, bypass_csp=bypass_csp)
 
 
 @pytest.fixture
 def browser():
     """One Chromium for tests that need several people, each in their own context."""
+    yield from _chromium()
+
+
+def _chromium():
+    """Debian's Chromium, launched headless with the flags the studio's checks use."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
