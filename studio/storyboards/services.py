@@ -563,7 +563,11 @@ def storyboard_export(*, storyboard: Storyboard, user: User, soundtrack=None) ->
             mode=EXPORT_MODE,
             recipe=recipe,
             source_clip=first.clip,
-            notes=[f"Edit of {len(recipe['shots'])} shots: clips {recipe['clip_ids']}."],
+            notes=[
+                f"Edit of {len(recipe['shots'])} shots: clips "
+                + ", ".join(str(i) for i in recipe["clip_ids"])
+                + "."
+            ],
         )
     except Exception:
         media.delete(name)

@@ -365,6 +365,8 @@ def test_export_is_a_job_that_lands_in_the_gallery(
     clip = Clip.objects.get(generation=export)
     takes = [services.used_take(s).clip for s in board.shots.all()]
     assert export.recipe["clip_ids"] == [c.pk for c in takes]
+    ids = ", ".join(str(c.pk) for c in takes)
+    assert f"Edit of 3 shots: clips {ids}." in export.notes
     assert clip.parent_clip == takes[0] and clip.project == board.project
     with av.open(clip.file.path) as container:
         stream = container.streams.video[0]

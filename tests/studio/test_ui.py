@@ -68,6 +68,32 @@ def test_placeholders_meet_4_5_to_1(placeholder, field_background):
     assert _contrast(placeholder, field_background) >= 4.5
 
 
+def _badge_rules(css: str) -> dict[str, tuple[str, str]]:
+    """`.badge-x` -> (background, color) for rules that set both (selector lists split)."""
+    rules = {}
+    pattern = r"([.\w\s,-]+)\{\s*background: (#[0-9a-f]{6}); color: (#[0-9a-f]{6}); \}"
+    for selectors, bg, fg in re.findall(pattern, css):
+        for selector in selectors.split(","):
+            if selector.strip().startswith(".badge-"):
+                rules[selector.strip()] = (bg, fg)
+    return rules
+
+
+def test_status_badges_are_readable_in_both_themes():
+    # The light theme repaints `.badge`; a badge coloured for the dark theme only kept its
+    # pale text on the light background ("Used in the edit" was unreadable).
+    light_blocks = re.findall(r"@media \(prefers-color-scheme: light\) \{(.*?)\n\}", CSS, re.S)
+    light = _badge_rules("\n".join(light_blocks))
+    dark = _badge_rules(
+        re.sub(r"@media \(prefers-color-scheme: light\) \{.*?\n\}", "", CSS, flags=re.S)
+    )
+    assert {".badge-active", ".badge-running", ".badge-failed"} <= dark.keys()
+    for badge, (bg, fg) in dark.items():
+        assert _contrast(fg, bg) >= 4.5, badge
+        assert badge in light, f"{badge} has no light-theme colours"
+        assert _contrast(light[badge][1], light[badge][0]) >= 4.5, badge
+
+
 def test_styled_404_and_500(alice_client):
     response = alice_client.get("/no/such/page/")
     assert response.status_code == 404
