@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from generation.spec import Cancelled, GenerationError, NullProgress, Progress
+from generation.video import FrameReader
 
 TRANSITIONS = ("cut", "crossfade")
 FITS = ("pad", "crop")
@@ -413,54 +414,106 @@ class _Logger:
         return Logger()
 
 
-def _crossfade(tail: Any, head: Any, frames: int, fps: int) -> Any:
-    """Blend two clips over `frames` frames, weights strictly between 0 and 1 as in
-    `video.crossfade_concat`; uint8 blending keeps a 1080p fade as cheap as a cut."""
+Frames = Callable[[float], np.ndarray]
+"""A segment's frame at a time in seconds from its start."""
+
+
+def _crossfade(tail: Frames, head: Frames, frames: int, fps: int, size: tuple[int, int]) -> Frames:
+    """Blend two segments over `frames` frames, weights strictly between 0 and 1 as in
+    `video.crossfade_concat`; uint8 blending into one reused frame keeps a 1080p fade as
+    cheap as a cut (the writer copies each frame out before asking for the next)."""
     import cv2
-    from moviepy import VideoClip
+
+    out = np.empty((size[1], size[0], 3), np.uint8)
 
     def frame(t: float) -> np.ndarray:
         i = min(frames - 1, int(t * fps + 1e-6))
         w = (i + 1) / (frames + 1)
-        return cv2.addWeighted(tail.get_frame(t), 1 - w, head.get_frame(t), w, 0)
+        cv2.addWeighted(tail(t), 1 - w, head(t), w, 0, dst=out)
+        return out
 
-    return VideoClip(frame_function=frame, duration=frames / fps)
+    return frame
+
+
+def _take(segment: _Segment, plan: EditPlan, reader: FrameReader) -> Frames:
+    """A shot's frames: its take's from `trim_in` on, fitted and captioned.
+
+    Frames come from an in-process decoder read front to back (no FFmpeg reader
+    process, no pipe); a take frame shown for several film frames (a 16 fps take in a
+    24 fps film) is fitted once.
+    """
+    shot = segment.shot
+    assert shot is not None
+    transform = _frame_transform(segment, plan)
+    # The reader hands out the same array while it stays on one frame.
+    last: list[np.ndarray] = []
+
+    def frame(t: float) -> np.ndarray:
+        raw = reader.frame(reader.index_at(shot.trim_in + t))
+        if not last or raw is not last[0]:
+            last[:] = [raw, transform(raw)]
+        return last[1]
+
+    return frame
+
+
+def _piece(frames: Frames, start: float, seconds: float, size: tuple[int, int]) -> Any:
+    """A moviepy clip of `seconds` of a segment from `start` on.
+
+    Built directly rather than with `subclipped`, which renders the new clip's first
+    frame to learn its size: that sent each take's reader ahead to a crossfade's tail
+    and back to the top again (a restart of the decoder per join).
+    """
+    from moviepy import VideoClip
+
+    clip = VideoClip(duration=seconds)
+    clip.frame_function = (lambda t: frames(t + start)) if start else frames
+    clip.size = size
+    return clip
 
 
 def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[Any]]:
-    """Build the moviepy composition; return it and the clips to close afterwards."""
-    from moviepy import ImageClip, VideoFileClip, concatenate_videoclips
+    """Build the moviepy composition; return it and the readers to close afterwards."""
+    from moviepy import ImageClip, concatenate_videoclips
 
     preset = plan.preset
     fps = preset.fps
     size = (preset.width, preset.height)
     opened: list[Any] = []
-    clips: list[Any] = []
-    for index, seg in enumerate(segments):
-        seconds = seg.frames / fps
-        if seg.card is not None:
-            image = card_image(seg.card, *size, seed=plan.seed + index)
-            clip = ImageClip(image, duration=seconds)
-        else:
-            shot = seg.shot
-            assert shot is not None
-            source = VideoFileClip(shot.path, audio=False)
-            opened.append(source)
-            clip = source.subclipped(shot.trim_in, min(source.duration, shot.trim_in + seconds))
-            clip = clip.image_transform(_frame_transform(seg, plan))
-            clip = clip.with_duration(seconds)
-        clips.append(clip)
+    sources: list[Frames] = []
+    try:
+        for index, seg in enumerate(segments):
+            if seg.card is not None:
+                image = card_image(seg.card, *size, seed=plan.seed + index)
+                sources.append(ImageClip(image, duration=seg.frames / fps).get_frame)
+            else:
+                assert seg.shot is not None
+                reader = FrameReader(seg.shot.path)
+                opened.append(reader)
+                sources.append(_take(seg, plan, reader))
+    except BaseException:
+        for reader in opened:
+            reader.close()
+        raise
     # Compose only where two shots overlap: the film is a chain of each segment's own
     # frames and short two-layer crossfades, so most frames pass through untouched.
     pieces: list[Any] = []
-    for index, (seg, clip) in enumerate(zip(segments, clips, strict=True)):
+    for index, (seg, source) in enumerate(zip(segments, sources, strict=True)):
         fade_out = segments[index + 1].fade if index + 1 < len(segments) else 0
+        fade = seg.fade / fps
         if seg.fade:
-            previous = clips[index - 1]
-            tail = previous.subclipped(previous.duration - seg.fade / fps, previous.duration)
-            pieces.append(_crossfade(tail, clip.subclipped(0, seg.fade / fps), seg.fade, fps))
+            previous = segments[index - 1].frames / fps
+            tail = sources[index - 1]
+            blend = _crossfade(
+                lambda t, tail=tail, start=previous - fade: tail(t + start),
+                source,
+                seg.fade,
+                fps,
+                size,
+            )
+            pieces.append(_piece(blend, 0.0, fade, size))
         body = (seg.frames - seg.fade - fade_out) / fps
-        pieces.append(clip.subclipped(seg.fade / fps, seg.fade / fps + body))
+        pieces.append(_piece(source, fade, body, size))
     total = sum(seg.frames - seg.fade for seg in segments)
     film = concatenate_videoclips(pieces, method="chain")
     # A hair over the last frame: moviepy counts int(duration * fps) frames.

@@ -287,6 +287,99 @@ def read_video(
     return np.stack(frames), info
 
 
+class FrameReader:
+    """A video's RGB frames by index, decoded front to back in this process.
+
+    Made for a reader that walks a take in order (the edit): one PyAV decoder with
+    libavcodec's threads, no FFmpeg subprocess and no pipe, and frames after the last
+    one asked for are never decoded. The same index again returns the same array (a
+    take slower than the film repeats frames); a new index returns a new array the
+    caller may keep or change; an earlier index restarts from the first frame. Indexes
+    past the end give the last frame, as moviepy's reader does. Frames are turned
+    upright by the stream's display rotation, as the FFmpeg command line does.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._name = os.fspath(path)
+        self._container = _open(path)
+        try:
+            self.info = _info(self._container, self._name)
+        except BaseException:
+            self._container.close()
+            raise
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._frames: Iterator[Any] | None = None
+        self._index = -1
+        self._frame: np.ndarray | None = None
+        self._ended = False
+
+    @property
+    def fps(self) -> float:
+        return self.info.fps
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at `seconds`, counted as moviepy counts it (so a cut lands on
+        the same frame), never past the last frame."""
+        return min(self.info.num_frames - 1, int(self.info.fps * seconds + 0.00001))
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` (0-based) as (H, W, 3) uint8 RGB."""
+        import av
+
+        index = max(0, index)
+        if index < self._index:
+            self._restart()
+        latest = None
+        while self._index < index and not self._ended:
+            if self._frames is None:
+                self._frames = self._container.decode(self._stream)
+            try:
+                decoded = next(self._frames, None)
+            except av.FFmpegError as exc:
+                if self._frame is None and latest is None:
+                    raise _unreadable(self._name, f" ({_reason(exc, self._name)}).") from None
+                decoded = None  # A damaged tail: keep the last good frame, as read_video does.
+            if decoded is None:
+                self._ended = True
+                break
+            self._index += 1
+            latest = decoded
+        if latest is not None:
+            # Only the frame handed out is converted to RGB; skipped ones stay YUV.
+            self._frame = _upright(latest)
+        if self._frame is None:
+            raise GenerationError(
+                f"{Path(self._name).name} is not a readable video: no frame could be decoded.",
+                field="video_path",
+            )
+        return self._frame
+
+    def _restart(self) -> None:
+        self._container.seek(0)
+        self._frames = None
+        self._index = -1
+        self._frame = None
+        self._ended = False
+
+    def close(self) -> None:
+        self._frames = None
+        self._container.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _upright(frame: Any) -> np.ndarray:
+    """The frame as RGB, turned by its display matrix (`rotation` is counterclockwise)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
 def _save_jpeg(image: Any, path: str | os.PathLike[str], quality: int) -> None:
     with _atomic_path(path, ".jpg") as tmp:
         image.save(tmp, format="JPEG", quality=int(quality), optimize=True)
