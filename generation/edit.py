@@ -457,6 +457,11 @@ def _take(segment: _Segment, plan: EditPlan, reader: FrameReader) -> Frames:
     return frame
 
 
+def _later(frames: Frames, start: float) -> Frames:
+    """`frames` from `start` seconds on."""
+    return (lambda t: frames(t + start)) if start else frames
+
+
 def _piece(frames: Frames, start: float, seconds: float, size: tuple[int, int]) -> Any:
     """A moviepy clip of `seconds` of a segment from `start` on.
 
@@ -467,7 +472,7 @@ def _piece(frames: Frames, start: float, seconds: float, size: tuple[int, int]) 
     from moviepy import VideoClip
 
     clip = VideoClip(duration=seconds)
-    clip.frame_function = (lambda t: frames(t + start)) if start else frames
+    clip.frame_function = _later(frames, start)
     clip.size = size
     return clip
 
@@ -504,13 +509,7 @@ def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[Any]]:
         if seg.fade:
             previous = segments[index - 1].frames / fps
             tail = sources[index - 1]
-            blend = _crossfade(
-                lambda t, tail=tail, start=previous - fade: tail(t + start),
-                source,
-                seg.fade,
-                fps,
-                size,
-            )
+            blend = _crossfade(_later(tail, previous - fade), source, seg.fade, fps, size)
             pieces.append(_piece(blend, 0.0, fade, size))
         body = (seg.frames - seg.fade - fade_out) / fps
         pieces.append(_piece(source, fade, body, size))
