@@ -435,26 +435,43 @@ def _crossfade(tail: Frames, head: Frames, frames: int, fps: int, size: tuple[in
     return frame
 
 
-def _take(segment: _Segment, plan: EditPlan, reader: FrameReader) -> Frames:
+class _Take:
     """A shot's frames: its take's from `trim_in` on, fitted and captioned.
 
     Frames come from an in-process decoder read front to back (no FFmpeg reader
     process, no pipe); a take frame shown for several film frames (a 16 fps take in a
-    24 fps film) is fitted once.
+    24 fps film) is fitted once. The decoder opens on the shot's first frame and closes
+    the takes before the previous one (the film has moved past them), so a 60-shot film
+    holds two decoders and their frames at a time, not sixty.
     """
-    shot = segment.shot
-    assert shot is not None
-    transform = _frame_transform(segment, plan)
-    # The reader hands out the same array while it stays on one frame.
-    last: list[np.ndarray] = []
 
-    def frame(t: float) -> np.ndarray:
-        raw = reader.frame(reader.index_at(shot.trim_in + t))
-        if not last or raw is not last[0]:
-            last[:] = [raw, transform(raw)]
-        return last[1]
+    def __init__(self, segment: _Segment, plan: EditPlan, takes: list[_Take]) -> None:
+        assert segment.shot is not None
+        self.shot = segment.shot
+        self.transform = _frame_transform(segment, plan)
+        self.takes = takes
+        self.reader: FrameReader | None = None
+        self.raw: np.ndarray | None = None
+        self.fitted: np.ndarray | None = None
+        takes.append(self)
 
-    return frame
+    def __call__(self, t: float) -> np.ndarray:
+        if self.reader is None:
+            mine = self.takes.index(self)
+            for earlier in self.takes[: max(0, mine - 1)]:
+                earlier.close()
+            self.reader = FrameReader(self.shot.path)
+        raw = self.reader.frame(self.reader.index_at(self.shot.trim_in + t))
+        # The reader hands out the same array while it stays on one frame.
+        if raw is not self.raw:
+            self.raw, self.fitted = raw, self.transform(raw)
+        assert self.fitted is not None
+        return self.fitted
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = self.raw = self.fitted = None
 
 
 def _later(frames: Frames, start: float) -> Frames:
@@ -477,29 +494,21 @@ def _piece(frames: Frames, start: float, seconds: float, size: tuple[int, int]) 
     return clip
 
 
-def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[Any]]:
-    """Build the moviepy composition; return it and the readers to close afterwards."""
+def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[_Take]]:
+    """Build the moviepy composition; return it and the takes to close afterwards."""
     from moviepy import ImageClip, concatenate_videoclips
 
     preset = plan.preset
     fps = preset.fps
     size = (preset.width, preset.height)
-    opened: list[Any] = []
+    takes: list[_Take] = []
     sources: list[Frames] = []
-    try:
-        for index, seg in enumerate(segments):
-            if seg.card is not None:
-                image = card_image(seg.card, *size, seed=plan.seed + index)
-                sources.append(ImageClip(image, duration=seg.frames / fps).get_frame)
-            else:
-                assert seg.shot is not None
-                reader = FrameReader(seg.shot.path)
-                opened.append(reader)
-                sources.append(_take(seg, plan, reader))
-    except BaseException:
-        for reader in opened:
-            reader.close()
-        raise
+    for index, seg in enumerate(segments):
+        if seg.card is not None:
+            image = card_image(seg.card, *size, seed=plan.seed + index)
+            sources.append(ImageClip(image, duration=seg.frames / fps).get_frame)
+        else:
+            sources.append(_Take(seg, plan, takes))
     # Compose only where two shots overlap: the film is a chain of each segment's own
     # frames and short two-layer crossfades, so most frames pass through untouched.
     pieces: list[Any] = []
@@ -514,9 +523,15 @@ def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[Any]]:
         body = (seg.frames - seg.fade - fade_out) / fps
         pieces.append(_piece(source, fade, body, size))
     total = sum(seg.frames - seg.fade for seg in segments)
-    film = concatenate_videoclips(pieces, method="chain")
+    try:
+        # moviepy renders the film's first frame here, opening the first take.
+        film = concatenate_videoclips(pieces, method="chain")
+    except BaseException:
+        for take in takes:
+            take.close()
+        raise
     # A hair over the last frame: moviepy counts int(duration * fps) frames.
-    return film.with_duration((total + 0.01) / fps).with_fps(fps), opened
+    return film.with_duration((total + 0.01) / fps).with_fps(fps), takes
 
 
 def _soundtrack(track: Soundtrack, seconds: float) -> Any:
@@ -593,8 +608,8 @@ def assemble(
             os.replace(part, target)
     finally:
         film.close()
-        for clip in opened:
-            clip.close()
+        for take in opened:
+            take.close()
         if audio is not None:
             audio.close()
     progress.step(total, total)

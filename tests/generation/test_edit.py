@@ -252,3 +252,26 @@ def test_a_caption_over_a_repeated_take_frame_is_drawn_once(tmp_path):
     band = frames[:, int(96 * 0.85), 5].astype(int).mean(axis=1)
     assert len(frames) == 12 and band.max() < 180
     assert np.abs(band - band[0]).max() <= 3, band
+
+
+def test_a_long_edit_keeps_two_takes_open_at_most(tmp_path, takes):
+    """Each take's decoder opens on its shot's first frame and closes once the film has
+    moved past it, so memory stays flat however many shots the film has."""
+    red, blue = takes
+    shots = [
+        edit.Shot(path, transition="crossfade" if i % 2 else "cut", transition_s=0.25)
+        for i, path in enumerate([red, blue] * 3)
+    ]
+    plan = edit.EditPlan(shots=tuple(shots), preset=edit.ExportPreset(64, 64, 24, "crop"))
+    film, opened = edit._build(plan, edit.plan_segments(plan))
+    most, readers = 0, set()
+    try:
+        for _ in film.iter_frames(fps=24):
+            live = [take.reader for take in opened if take.reader is not None]
+            most = max(most, len(live))
+            readers.update(map(id, live))
+    finally:
+        for take in opened:
+            take.close()
+    assert len(opened) == 6 and len(readers) == 6
+    assert most == 2
