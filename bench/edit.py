@@ -10,7 +10,8 @@ imageio-ffmpeg wheel):
 - `ffmpeg raw`: the film's frames, already decoded and in memory, piped as rgb24 into
   `ffmpeg -c:v libx264`: pure encoding, the floor.
 - `ffmpeg edit cuts` / `ffmpeg edit xfades`: FFmpeg doing the same edit from the take
-  files itself (decode, concat or xfade 0.5 s, encode): the same work as moviepy's.
+  files itself (decode, fit with Lanczos when `--source` differs, concat or xfade 0.5 s,
+  encode): the same work as moviepy's.
 - `moviepy cuts`: `generation.edit.assemble` with cuts (decode, fit, compose, encode).
 - `moviepy crossfades`: the same with a 0.5 s crossfade at every join.
 
@@ -87,22 +88,39 @@ def ffmpeg_raw(frames: np.ndarray, fps: int, path: Path, preset: str, crf: int) 
 
 
 def ffmpeg_edit(
-    paths: list[str], seconds: float, fps: int, path: Path, preset: str, crf: int, fade: float
+    paths: list[str],
+    seconds: float,
+    fps: int,
+    path: Path,
+    preset: str,
+    crf: int,
+    fade: float,
+    size: tuple[int, int] | None = None,
 ) -> float:
-    """FFmpeg doing the whole edit itself: decode the takes, concat (or xfade), encode."""
+    """FFmpeg doing the whole edit itself: decode the takes, fit them to `size` (Lanczos,
+    crop) when they are another size, concat (or xfade), encode."""
     inputs = [a for p in paths for a in ("-i", p)]
+    fit, takes = [], [f"[{k}:v]" for k in range(len(paths))]
+    if size is not None:
+        w, h = size
+        for k in range(len(paths)):
+            fit.append(
+                f"[{k}:v]scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,"
+                f"crop={w}:{h}[f{k}]"
+            )
+        takes = [f"[f{k}]" for k in range(len(paths))]
     if fade:
-        chain, last = [], "[0:v]"
+        chain, last = [], takes[0]
         for k in range(1, len(paths)):
             offset = k * seconds - k * fade
             out = f"[x{k}]"
             chain.append(
-                f"{last}[{k}:v]xfade=transition=fade:duration={fade}:offset={offset:.4f}{out}"
+                f"{last}{takes[k]}xfade=transition=fade:duration={fade}:offset={offset:.4f}{out}"
             )
             last = out
-        graph, label = ";".join(chain), last
+        graph, label = ";".join(fit + chain), last
     else:
-        graph = "".join(f"[{k}:v]" for k in range(len(paths))) + f"concat=n={len(paths)}:v=1[v]"
+        graph = ";".join([*fit, "".join(takes) + f"concat=n={len(paths)}:v=1[v]"])
         label = "[v]"
     cmd = [edit.ffmpeg_binary(), "-y", "-loglevel", "error", *inputs]
     cmd += ["-filter_complex", graph, "-map", label, "-r", str(fps), "-c:v", "libx264"]
@@ -126,6 +144,7 @@ def main() -> None:
 
     preset = edit.ExportPreset.named(args.format, fps=args.fps, fit="crop")
     sw, sh = map(int, args.source.split("x")) if args.source else (preset.width, preset.height)
+    preset_size = (preset.width, preset.height)
     n = round(args.seconds * args.fps)
     with tempfile.TemporaryDirectory() as tmp:
         paths, all_frames = [], []
@@ -150,7 +169,14 @@ def main() -> None:
         }
         for label, fade in (("ffmpeg edit cuts", 0.0), ("ffmpeg edit xfades", 0.5)):
             cases[label] = lambda fade=fade: ffmpeg_edit(
-                paths, args.seconds, args.fps, out / "e.mp4", args.preset, args.crf, fade
+                paths,
+                args.seconds,
+                args.fps,
+                out / "e.mp4",
+                args.preset,
+                args.crf,
+                fade,
+                None if (sw, sh) == (preset.width, preset.height) else preset_size,
             )
         for label, transition in (("moviepy cuts", "cut"), ("moviepy crossfades", "crossfade")):
             plan = edit.EditPlan(
