@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/edit.py [--format landscape] [--fps 30] [--shots 3]
         [--seconds 2] [--preset veryfast] [--crf 18] [--source 1920x1080] [--repeat 3]
+        [--compare OTHER_EDIT_PY]
 
 Builds `--shots` takes of `--seconds` each (moving gradients, encoded once up front), then
 times, on the same frames and x264 settings (same FFmpeg binary, the one in the
@@ -14,6 +15,8 @@ imageio-ffmpeg wheel):
   encode): the same work as moviepy's.
 - `moviepy cuts`: `generation.edit.assemble` with cuts (decode, fit, compose, encode).
 - `moviepy crossfades`: the same with a 0.5 s crossfade at every join.
+- `compared cuts` / `compared crossfades`: the same with another version of
+  generation/edit.py (`--compare`), in the same interleaved rounds.
 
 The goal is moviepy within 1.5× of `ffmpeg raw`.
 """
@@ -21,11 +24,13 @@ The goal is moviepy within 1.5× of `ffmpeg raw`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -130,6 +135,16 @@ def ffmpeg_edit(
     return time.perf_counter() - start
 
 
+def load_edit(path: str) -> Any:
+    """Import another version of generation/edit.py (on this checkout's generation)."""
+    spec = importlib.util.spec_from_file_location("edit_compared", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--format", default="landscape", choices=list(edit.EXPORT_FORMATS))
@@ -140,6 +155,12 @@ def main() -> None:
     parser.add_argument("--crf", type=int, default=18)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--source", default="", help="take size WxH (default: export size)")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="another version of generation/edit.py, timed in the same rounds "
+        "(e.g. from `git show main:generation/edit.py`)",
+    )
     args = parser.parse_args()
 
     preset = edit.ExportPreset.named(args.format, fps=args.fps, fit="crop")
@@ -178,20 +199,24 @@ def main() -> None:
                 fade,
                 None if (sw, sh) == (preset.width, preset.height) else preset_size,
             )
-        for label, transition in (("moviepy cuts", "cut"), ("moviepy crossfades", "crossfade")):
-            plan = edit.EditPlan(
-                shots=tuple(edit.Shot(p, transition=transition) for p in paths),
-                preset=preset,
-                crf=args.crf,
-                x264_preset=args.preset,
-            )
+        versions = [("moviepy", edit)]
+        if args.compare:
+            versions.append(("compared", load_edit(args.compare)))
+        for transition, kind in (("cut", "cuts"), ("crossfade", "crossfades")):
+            for name, module in versions:
+                plan = module.EditPlan(
+                    shots=tuple(module.Shot(p, transition=transition) for p in paths),
+                    preset=module.ExportPreset(preset.width, preset.height, args.fps, "crop"),
+                    crf=args.crf,
+                    x264_preset=args.preset,
+                )
 
-            def run(plan: edit.EditPlan = plan) -> float:
-                start = time.perf_counter()
-                edit.assemble(plan, out / "film.mp4")
-                return time.perf_counter() - start
+                def run(module: Any = module, plan: Any = plan) -> float:
+                    start = time.perf_counter()
+                    module.assemble(plan, out / "film.mp4")
+                    return time.perf_counter() - start
 
-            cases[label] = run
+                cases[f"{name} {kind}"] = run
         # Interleaved rounds, best of each: the machine is shared, so the minimum is the
         # figure least disturbed by other work.
         best: dict[str, float] = {}
