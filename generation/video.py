@@ -287,12 +287,17 @@ def read_video(
     return np.stack(frames), info
 
 
+SEEK_AHEAD = 90
+"""Frames a reader decodes through to reach a later one; further ahead, it seeks."""
+
+
 class FrameReader:
     """A video's RGB frames by index, decoded front to back in this process.
 
     Made for a reader that walks a take in order (the edit): one PyAV decoder with
     libavcodec's threads, no FFmpeg subprocess and no pipe, and frames after the last
-    one asked for are never decoded. The same index again returns the same array (a
+    one asked for are never decoded (nor, far ahead, those before the keyframe the
+    decoder can seek to). The same index again returns the same array (a
     take slower than the film repeats frames); a new index returns a new array the
     caller may keep or change; an earlier index restarts from the first frame. Indexes
     past the end give the last frame, as moviepy's reader does. Frames are turned
@@ -313,6 +318,8 @@ class FrameReader:
         self._index = -1
         self._frame: np.ndarray | None = None
         self._ended = False
+        self._sought = False
+        self._seekable = True
 
     @property
     def fps(self) -> float:
@@ -330,6 +337,8 @@ class FrameReader:
         index = max(0, index)
         if index < self._index:
             self._restart()
+        if index - self._index > SEEK_AHEAD and not self._ended:
+            self._seek(index)
         latest = None
         while self._index < index and not self._ended:
             if self._frames is None:
@@ -343,7 +352,17 @@ class FrameReader:
             if decoded is None:
                 self._ended = True
                 break
-            self._index += 1
+            if self._sought:
+                # The first frame after a seek says where the decoder landed.
+                self._sought = False
+                landed = self._index_of(decoded)
+                if landed is None or landed > index:
+                    self._restart()
+                    self._seekable = False
+                    continue
+                self._index = landed
+            else:
+                self._index += 1
             latest = decoded
         if latest is not None:
             # Only the frame handed out is converted to RGB; skipped ones stay YUV.
@@ -361,6 +380,34 @@ class FrameReader:
         self._index = -1
         self._frame = None
         self._ended = False
+        self._sought = False
+
+    def _seek(self, index: int) -> None:
+        """Jump to the keyframe at or before frame `index` instead of decoding up to it
+        (a shot trimmed in deep into a long take), as moviepy's reader does with `-ss`."""
+        stream = self._stream
+        if not self._seekable or not stream.time_base or not self.info.fps:
+            return
+        import av
+
+        start = stream.start_time or 0
+        target = start + int(index / self.info.fps / stream.time_base)
+        try:
+            self._container.seek(target, stream=stream, backward=True, any_frame=False)
+        except av.FFmpegError:
+            self._seekable = False
+            self._restart()
+            return
+        self._frames = None
+        self._index = -1
+        self._frame = None
+        self._sought = True
+
+    def _index_of(self, frame: Any) -> int | None:
+        if frame.pts is None or not self._stream.time_base:
+            return None
+        seconds = (frame.pts - (self._stream.start_time or 0)) * self._stream.time_base
+        return round(float(seconds) * self.info.fps)
 
     def close(self) -> None:
         self._frames = None

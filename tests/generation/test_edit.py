@@ -275,3 +275,16 @@ def test_a_long_edit_keeps_two_takes_open_at_most(tmp_path, takes):
             take.close()
     assert len(opened) == 6 and len(readers) == 6
     assert most == 2
+
+
+def test_a_shot_trimmed_in_deep_into_a_long_take_starts_on_its_frame(tmp_path):
+    from tests.generation.test_video import number, numbered_clip
+
+    long_take = numbered_clip(tmp_path / "long.mp4", 230, 25, gop=25)
+    plan = edit.EditPlan(
+        shots=(edit.Shot(long_take, trim_in=7.0, trim_out=7.4),),
+        preset=edit.ExportPreset(32, 32, 25, "crop"),
+    )
+    edit.assemble(plan, tmp_path / "film.mp4")
+    *_, frames, _ = decoded(tmp_path / "film.mp4")
+    assert [number(f) for f in frames] == list(range(175, 185))

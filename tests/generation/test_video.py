@@ -321,3 +321,45 @@ def test_frame_reader_turns_frames_upright(tmp_path, rotation, corner):
     rows, cols = np.argwhere(upright[..., 0] > 128).mean(axis=0)
     h, w = upright.shape[:2]
     assert (int(rows > h / 2), int(cols > w / 2)) == corner
+
+
+def numbered_clip(path, frames: int, fps: int, gop: int) -> str:
+    """A take whose frame i shows i in its red (i % 16) and green (i // 16) levels."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"crf": "0"}
+        for i in range(frames):
+            image = np.zeros((32, 32, 3), np.uint8)
+            image[..., 0], image[..., 1] = (i % 16) * 16, (i // 16) * 16
+            frame = av.VideoFrame.from_ndarray(image, "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return str(path)
+
+
+def number(frame: np.ndarray) -> int:
+    red, green = (round(float(frame[..., c].mean()) / 16) for c in (0, 1))
+    return green * 16 + red
+
+
+@pytest.mark.parametrize("gop", [12, 250])
+def test_frame_reader_seeks_far_ahead_and_lands_on_the_frame(tmp_path, gop):
+    """Far ahead (a shot trimmed in deep into a long take) the reader seeks to the
+    keyframe before instead of decoding every frame up to it; it must still count right,
+    with keyframes every 12 frames or only the first."""
+    path = numbered_clip(tmp_path / "long.mp4", 230, 25, gop)
+    far = video.SEEK_AHEAD + 61
+    with video.FrameReader(path) as reader:
+        assert [number(reader.frame(i)) for i in (far, far + 1, far + 5)] == [
+            far,
+            far + 1,
+            far + 5,
+        ]
+        assert number(reader.frame(3)) == 3
+        assert number(reader.frame(3 + video.SEEK_AHEAD + 1)) == 3 + video.SEEK_AHEAD + 1
+        assert number(reader.frame(500)) == 229
