@@ -295,13 +295,13 @@ class FrameReader:
     """A video's RGB frames by index, decoded front to back in this process.
 
     Made for a reader that walks a take in order (the edit): one PyAV decoder with
-    libavcodec's threads, no FFmpeg subprocess and no pipe, and frames after the last
-    one asked for are never decoded (nor, far ahead, those before the keyframe the
-    decoder can seek to). The same index again returns the same array (a
-    take slower than the film repeats frames); a new index returns a new array the
-    caller may keep or change; an earlier index restarts from the first frame. Indexes
-    past the end give the last frame, as moviepy's reader does. Frames are turned
-    upright by the stream's display rotation, as the FFmpeg command line does.
+    libavcodec's threads, no FFmpeg subprocess and no pipe. Frames after the last one
+    asked for are never decoded, nor, far ahead, those before the keyframe the decoder
+    can seek to. The same index again returns the same array (a take slower than the
+    film repeats frames); a new index returns a new array the caller may keep or change;
+    an earlier index restarts from the first frame. Indexes past the end give the last
+    frame, as moviepy's reader does. Frames are turned upright by the stream's display
+    rotation, as the FFmpeg command line does.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -349,6 +349,11 @@ class FrameReader:
                 if self._frame is None and latest is None:
                     raise _unreadable(self._name, f" ({_reason(exc, self._name)}).") from None
                 decoded = None  # A damaged tail: keep the last good frame, as read_video does.
+            if decoded is None and self._sought:
+                # A seek that found nothing to decode: go through from the top instead.
+                self._restart()
+                self._seekable = False
+                continue
             if decoded is None:
                 self._ended = True
                 break
