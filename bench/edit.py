@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/edit.py [--format landscape] [--fps 30] [--shots 3]
         [--seconds 2] [--preset veryfast] [--crf 18] [--source 1920x1080] [--repeat 3]
+        [--compare OTHER_EDIT_PY]
 
 Builds `--shots` takes of `--seconds` each (moving gradients, encoded once up front), then
 times, on the same frames and x264 settings (same FFmpeg binary, the one in the
@@ -10,9 +11,12 @@ imageio-ffmpeg wheel):
 - `ffmpeg raw`: the film's frames, already decoded and in memory, piped as rgb24 into
   `ffmpeg -c:v libx264`: pure encoding, the floor.
 - `ffmpeg edit cuts` / `ffmpeg edit xfades`: FFmpeg doing the same edit from the take
-  files itself (decode, concat or xfade 0.5 s, encode): the same work as moviepy's.
+  files itself (decode, fit with Lanczos when `--source` differs, concat or xfade 0.5 s,
+  encode): the same work as moviepy's.
 - `moviepy cuts`: `generation.edit.assemble` with cuts (decode, fit, compose, encode).
 - `moviepy crossfades`: the same with a 0.5 s crossfade at every join.
+- `compared cuts` / `compared crossfades`: the same with another version of
+  generation/edit.py (`--compare`), in the same interleaved rounds.
 
 The goal is moviepy within 1.5× of `ffmpeg raw`.
 """
@@ -20,11 +24,13 @@ The goal is moviepy within 1.5× of `ffmpeg raw`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,22 +93,39 @@ def ffmpeg_raw(frames: np.ndarray, fps: int, path: Path, preset: str, crf: int) 
 
 
 def ffmpeg_edit(
-    paths: list[str], seconds: float, fps: int, path: Path, preset: str, crf: int, fade: float
+    paths: list[str],
+    seconds: float,
+    fps: int,
+    path: Path,
+    preset: str,
+    crf: int,
+    fade: float,
+    size: tuple[int, int] | None = None,
 ) -> float:
-    """FFmpeg doing the whole edit itself: decode the takes, concat (or xfade), encode."""
+    """FFmpeg doing the whole edit itself: decode the takes, fit them to `size` (Lanczos,
+    crop) when they are another size, concat (or xfade), encode."""
     inputs = [a for p in paths for a in ("-i", p)]
+    fit, takes = [], [f"[{k}:v]" for k in range(len(paths))]
+    if size is not None:
+        w, h = size
+        for k in range(len(paths)):
+            fit.append(
+                f"[{k}:v]scale={w}:{h}:force_original_aspect_ratio=increase:flags=lanczos,"
+                f"crop={w}:{h}[f{k}]"
+            )
+        takes = [f"[f{k}]" for k in range(len(paths))]
     if fade:
-        chain, last = [], "[0:v]"
+        chain, last = [], takes[0]
         for k in range(1, len(paths)):
             offset = k * seconds - k * fade
             out = f"[x{k}]"
             chain.append(
-                f"{last}[{k}:v]xfade=transition=fade:duration={fade}:offset={offset:.4f}{out}"
+                f"{last}{takes[k]}xfade=transition=fade:duration={fade}:offset={offset:.4f}{out}"
             )
             last = out
-        graph, label = ";".join(chain), last
+        graph, label = ";".join(fit + chain), last
     else:
-        graph = "".join(f"[{k}:v]" for k in range(len(paths))) + f"concat=n={len(paths)}:v=1[v]"
+        graph = ";".join([*fit, "".join(takes) + f"concat=n={len(paths)}:v=1[v]"])
         label = "[v]"
     cmd = [edit.ffmpeg_binary(), "-y", "-loglevel", "error", *inputs]
     cmd += ["-filter_complex", graph, "-map", label, "-r", str(fps), "-c:v", "libx264"]
@@ -110,6 +133,16 @@ def ffmpeg_edit(
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start
+
+
+def load_edit(path: str) -> Any:
+    """Import another version of generation/edit.py (on this checkout's generation)."""
+    spec = importlib.util.spec_from_file_location("edit_compared", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -122,10 +155,17 @@ def main() -> None:
     parser.add_argument("--crf", type=int, default=18)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--source", default="", help="take size WxH (default: export size)")
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="another version of generation/edit.py, timed in the same rounds "
+        "(e.g. from `git show main:generation/edit.py`)",
+    )
     args = parser.parse_args()
 
     preset = edit.ExportPreset.named(args.format, fps=args.fps, fit="crop")
     sw, sh = map(int, args.source.split("x")) if args.source else (preset.width, preset.height)
+    preset_size = (preset.width, preset.height)
     n = round(args.seconds * args.fps)
     with tempfile.TemporaryDirectory() as tmp:
         paths, all_frames = [], []
@@ -150,22 +190,33 @@ def main() -> None:
         }
         for label, fade in (("ffmpeg edit cuts", 0.0), ("ffmpeg edit xfades", 0.5)):
             cases[label] = lambda fade=fade: ffmpeg_edit(
-                paths, args.seconds, args.fps, out / "e.mp4", args.preset, args.crf, fade
+                paths,
+                args.seconds,
+                args.fps,
+                out / "e.mp4",
+                args.preset,
+                args.crf,
+                fade,
+                None if (sw, sh) == (preset.width, preset.height) else preset_size,
             )
-        for label, transition in (("moviepy cuts", "cut"), ("moviepy crossfades", "crossfade")):
-            plan = edit.EditPlan(
-                shots=tuple(edit.Shot(p, transition=transition) for p in paths),
-                preset=preset,
-                crf=args.crf,
-                x264_preset=args.preset,
-            )
+        versions = [("moviepy", edit)]
+        if args.compare:
+            versions.append(("compared", load_edit(args.compare)))
+        for transition, kind in (("cut", "cuts"), ("crossfade", "crossfades")):
+            for name, module in versions:
+                plan = module.EditPlan(
+                    shots=tuple(module.Shot(p, transition=transition) for p in paths),
+                    preset=module.ExportPreset(preset.width, preset.height, args.fps, "crop"),
+                    crf=args.crf,
+                    x264_preset=args.preset,
+                )
 
-            def run(plan: edit.EditPlan = plan) -> float:
-                start = time.perf_counter()
-                edit.assemble(plan, out / "film.mp4")
-                return time.perf_counter() - start
+                def run(module: Any = module, plan: Any = plan) -> float:
+                    start = time.perf_counter()
+                    module.assemble(plan, out / "film.mp4")
+                    return time.perf_counter() - start
 
-            cases[label] = run
+                cases[f"{name} {kind}"] = run
         # Interleaved rounds, best of each: the machine is shared, so the minimum is the
         # figure least disturbed by other work.
         best: dict[str, float] = {}

@@ -9,7 +9,10 @@ The export preset fixes the frame size, frame rate and how a shot of another sha
 Every length is counted in frames of the export rate, so the film's duration is exact:
 the sum of the trimmed shots and cards, minus one crossfade per crossfaded join.
 moviepy writes through the FFmpeg binary that ships in the imageio-ffmpeg wheel, so an
-export needs no network and no system FFmpeg.
+export needs no network and no system FFmpeg. The takes are decoded in this process
+(`video.FrameReader`, PyAV), front to back, rather than by moviepy's FFmpeg reader
+processes: on two cores, every CPU second spent decoding is one the encoder waits for
+(bench/edit.py).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from generation.spec import Cancelled, GenerationError, NullProgress, Progress
+from generation.video import FrameReader
 
 TRANSITIONS = ("cut", "crossfade")
 FITS = ("pad", "crop")
@@ -413,58 +417,124 @@ class _Logger:
         return Logger()
 
 
-def _crossfade(tail: Any, head: Any, frames: int, fps: int) -> Any:
-    """Blend two clips over `frames` frames, weights strictly between 0 and 1 as in
-    `video.crossfade_concat`; uint8 blending keeps a 1080p fade as cheap as a cut."""
+Frames = Callable[[float], np.ndarray]
+"""A segment's frame at a time in seconds from its start."""
+
+
+def _crossfade(tail: Frames, head: Frames, frames: int, fps: int, size: tuple[int, int]) -> Frames:
+    """Blend two segments over `frames` frames, weights strictly between 0 and 1 as in
+    `video.crossfade_concat`; uint8 blending into one reused frame keeps a 1080p fade as
+    cheap as a cut (the writer copies each frame out before asking for the next)."""
     import cv2
-    from moviepy import VideoClip
+
+    out = np.empty((size[1], size[0], 3), np.uint8)
 
     def frame(t: float) -> np.ndarray:
         i = min(frames - 1, int(t * fps + 1e-6))
         w = (i + 1) / (frames + 1)
-        return cv2.addWeighted(tail.get_frame(t), 1 - w, head.get_frame(t), w, 0)
+        cv2.addWeighted(tail(t), 1 - w, head(t), w, 0, dst=out)
+        return out
 
-    return VideoClip(frame_function=frame, duration=frames / fps)
+    return frame
 
 
-def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[Any]]:
-    """Build the moviepy composition; return it and the clips to close afterwards."""
-    from moviepy import ImageClip, VideoFileClip, concatenate_videoclips
+class _Take:
+    """A shot's frames: its take's from `trim_in` on, fitted and captioned.
+
+    Frames come from an in-process decoder read front to back (no FFmpeg reader
+    process, no pipe); a take frame shown for several film frames (a 16 fps take in a
+    24 fps film) is fitted once. The decoder opens on the shot's first frame and closes
+    the takes before the previous one (the film has moved past them), so a 60-shot film
+    holds two decoders and their frames at a time, not sixty.
+    """
+
+    def __init__(self, segment: _Segment, plan: EditPlan, takes: list[_Take]) -> None:
+        assert segment.shot is not None
+        self.shot = segment.shot
+        self.transform = _frame_transform(segment, plan)
+        self.takes = takes
+        self.reader: FrameReader | None = None
+        self.raw: np.ndarray | None = None
+        self.fitted: np.ndarray | None = None
+        takes.append(self)
+
+    def __call__(self, t: float) -> np.ndarray:
+        if self.reader is None:
+            mine = self.takes.index(self)
+            for earlier in self.takes[: max(0, mine - 1)]:
+                earlier.close()
+            self.reader = FrameReader(self.shot.path)
+        raw = self.reader.frame(self.reader.index_at(self.shot.trim_in + t))
+        # The reader hands out the same array while it stays on one frame.
+        if raw is not self.raw:
+            self.raw, self.fitted = raw, self.transform(raw)
+        assert self.fitted is not None
+        return self.fitted
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = self.raw = self.fitted = None
+
+
+def _later(frames: Frames, start: float) -> Frames:
+    """`frames` from `start` seconds on."""
+    return (lambda t: frames(t + start)) if start else frames
+
+
+def _piece(frames: Frames, start: float, seconds: float, size: tuple[int, int]) -> Any:
+    """A moviepy clip of `seconds` of a segment from `start` on.
+
+    Built directly rather than with `subclipped`, which renders the new clip's first
+    frame to learn its size: that sent each take's reader ahead to a crossfade's tail
+    and back to the top again (a restart of the decoder per join).
+    """
+    from moviepy import VideoClip
+
+    clip = VideoClip(duration=seconds)
+    clip.frame_function = _later(frames, start)
+    clip.size = size
+    return clip
+
+
+def _build(plan: EditPlan, segments: list[_Segment]) -> tuple[Any, list[_Take]]:
+    """Build the moviepy composition; return it and the takes to close afterwards."""
+    from moviepy import ImageClip, concatenate_videoclips
 
     preset = plan.preset
     fps = preset.fps
     size = (preset.width, preset.height)
-    opened: list[Any] = []
-    clips: list[Any] = []
+    takes: list[_Take] = []
+    sources: list[Frames] = []
     for index, seg in enumerate(segments):
-        seconds = seg.frames / fps
         if seg.card is not None:
             image = card_image(seg.card, *size, seed=plan.seed + index)
-            clip = ImageClip(image, duration=seconds)
+            sources.append(ImageClip(image, duration=seg.frames / fps).get_frame)
         else:
-            shot = seg.shot
-            assert shot is not None
-            source = VideoFileClip(shot.path, audio=False)
-            opened.append(source)
-            clip = source.subclipped(shot.trim_in, min(source.duration, shot.trim_in + seconds))
-            clip = clip.image_transform(_frame_transform(seg, plan))
-            clip = clip.with_duration(seconds)
-        clips.append(clip)
+            sources.append(_Take(seg, plan, takes))
     # Compose only where two shots overlap: the film is a chain of each segment's own
     # frames and short two-layer crossfades, so most frames pass through untouched.
     pieces: list[Any] = []
-    for index, (seg, clip) in enumerate(zip(segments, clips, strict=True)):
+    for index, (seg, source) in enumerate(zip(segments, sources, strict=True)):
         fade_out = segments[index + 1].fade if index + 1 < len(segments) else 0
+        fade = seg.fade / fps
         if seg.fade:
-            previous = clips[index - 1]
-            tail = previous.subclipped(previous.duration - seg.fade / fps, previous.duration)
-            pieces.append(_crossfade(tail, clip.subclipped(0, seg.fade / fps), seg.fade, fps))
+            previous = segments[index - 1].frames / fps
+            tail = sources[index - 1]
+            blend = _crossfade(_later(tail, previous - fade), source, seg.fade, fps, size)
+            pieces.append(_piece(blend, 0.0, fade, size))
         body = (seg.frames - seg.fade - fade_out) / fps
-        pieces.append(clip.subclipped(seg.fade / fps, seg.fade / fps + body))
+        pieces.append(_piece(source, fade, body, size))
     total = sum(seg.frames - seg.fade for seg in segments)
-    film = concatenate_videoclips(pieces, method="chain")
+    try:
+        # moviepy renders the film's first frame here, opening the first take.
+        film = concatenate_videoclips(pieces, method="chain")
+    except BaseException:
+        for take in takes:
+            take.close()
+        raise
     # A hair over the last frame: moviepy counts int(duration * fps) frames.
-    return film.with_duration((total + 0.01) / fps).with_fps(fps), opened
+    return film.with_duration((total + 0.01) / fps).with_fps(fps), takes
 
 
 def _soundtrack(track: Soundtrack, seconds: float) -> Any:
@@ -541,8 +611,8 @@ def assemble(
             os.replace(part, target)
     finally:
         film.close()
-        for clip in opened:
-            clip.close()
+        for take in opened:
+            take.close()
         if audio is not None:
             audio.close()
     progress.step(total, total)

@@ -287,6 +287,151 @@ def read_video(
     return np.stack(frames), info
 
 
+SEEK_AHEAD = 90
+"""Frames a reader decodes through to reach a later one; further ahead, it seeks."""
+
+
+class FrameReader:
+    """A video's RGB frames by index, decoded front to back in this process.
+
+    Made for a reader that walks a take in order (the edit): one PyAV decoder with
+    libavcodec's threads, no FFmpeg subprocess and no pipe. Frames after the last one
+    asked for are never decoded, nor, far ahead, those before the keyframe the decoder
+    can seek to. The same index again returns the same array (a take slower than the
+    film repeats frames); a new index returns a new array the caller may keep or change;
+    an earlier index restarts from the first frame. Indexes past the end give the last
+    frame, as moviepy's reader does. Frames are turned upright by the stream's display
+    rotation, as the FFmpeg command line does.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._name = os.fspath(path)
+        self._container = _open(path)
+        try:
+            self.info = _info(self._container, self._name)
+        except BaseException:
+            self._container.close()
+            raise
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._frames: Iterator[Any] | None = None
+        self._index = -1
+        self._frame: np.ndarray | None = None
+        self._ended = False
+        self._sought = False
+        self._seekable = True
+
+    @property
+    def fps(self) -> float:
+        return self.info.fps
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown at `seconds`, counted as moviepy counts it (so a cut lands on
+        the same frame), never past the last frame."""
+        return min(self.info.num_frames - 1, int(self.info.fps * seconds + 0.00001))
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` (0-based) as (H, W, 3) uint8 RGB."""
+        import av
+
+        index = max(0, index)
+        if index < self._index:
+            self._restart()
+        if index - self._index > SEEK_AHEAD and not self._ended:
+            self._seek(index)
+        latest = None
+        while self._index < index and not self._ended:
+            if self._frames is None:
+                self._frames = self._container.decode(self._stream)
+            try:
+                decoded = next(self._frames, None)
+            except av.FFmpegError as exc:
+                if self._frame is None and latest is None:
+                    raise _unreadable(self._name, f" ({_reason(exc, self._name)}).") from None
+                decoded = None  # A damaged tail: keep the last good frame, as read_video does.
+            if decoded is None and self._sought:
+                # A seek that found nothing to decode: go through from the top instead.
+                self._restart()
+                self._seekable = False
+                continue
+            if decoded is None:
+                self._ended = True
+                break
+            if self._sought:
+                # The first frame after a seek says where the decoder landed.
+                self._sought = False
+                landed = self._index_of(decoded)
+                if landed is None or landed > index:
+                    self._restart()
+                    self._seekable = False
+                    continue
+                self._index = landed
+            else:
+                self._index += 1
+            latest = decoded
+        if latest is not None:
+            # Only the frame handed out is converted to RGB; skipped ones stay YUV.
+            self._frame = _upright(latest)
+        if self._frame is None:
+            raise GenerationError(
+                f"{Path(self._name).name} is not a readable video: no frame could be decoded.",
+                field="video_path",
+            )
+        return self._frame
+
+    def _restart(self) -> None:
+        self._container.seek(0)
+        self._frames = None
+        self._index = -1
+        self._frame = None
+        self._ended = False
+        self._sought = False
+
+    def _seek(self, index: int) -> None:
+        """Jump to the keyframe at or before frame `index` instead of decoding up to it
+        (a shot trimmed in deep into a long take), as moviepy's reader does with `-ss`."""
+        stream = self._stream
+        if not self._seekable or not stream.time_base or not self.info.fps:
+            return
+        import av
+
+        start = stream.start_time or 0
+        target = start + int(index / self.info.fps / stream.time_base)
+        try:
+            self._container.seek(target, stream=stream, backward=True, any_frame=False)
+        except av.FFmpegError:
+            self._seekable = False
+            self._restart()
+            return
+        self._frames = None
+        self._index = -1
+        self._frame = None
+        self._sought = True
+
+    def _index_of(self, frame: Any) -> int | None:
+        if frame.pts is None or not self._stream.time_base:
+            return None
+        seconds = (frame.pts - (self._stream.start_time or 0)) * self._stream.time_base
+        return round(float(seconds) * self.info.fps)
+
+    def close(self) -> None:
+        self._frames = None
+        self._container.close()
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _upright(frame: Any) -> np.ndarray:
+    """The frame as RGB, turned by its display matrix (`rotation` is counterclockwise)."""
+    rgb = frame.to_ndarray(format="rgb24")
+    turns = round((frame.rotation or 0) / 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
 def _save_jpeg(image: Any, path: str | os.PathLike[str], quality: int) -> None:
     with _atomic_path(path, ".jpg") as tmp:
         image.save(tmp, format="JPEG", quality=int(quality), optimize=True)

@@ -206,3 +206,85 @@ def test_the_upscaler_enlarges_small_takes_to_the_preset(tmp_path, takes):
     width, height, fps, frames, _ = decoded(tmp_path / "film.mp4")
     assert (width, height, len(frames)) == (128, 224, 6) == (result.width, result.height, 6)
     assert frames[:, 100, 64, 0].min() > 150
+
+
+def stepped_clip(path, *, frames: int, fps: int, width: int = 64, height: int = 48) -> str:
+    """A take whose frame i is flat grey at level 10 * i: a decoded level names the frame."""
+    data = np.empty((frames, height, width, 3), np.uint8)
+    for i in range(frames):
+        data[i] = 10 * i
+    video.encode_mp4(data, fps, path, crf=0)
+    return str(path)
+
+
+def shown(frames: np.ndarray) -> list[int]:
+    """Which take frame each film frame shows, read from the centre pixel's level."""
+    return [round(float(f[24, 32].mean()) / 10) for f in frames]
+
+
+def test_takes_at_other_rates_and_trims_show_the_right_frames(tmp_path):
+    """Film frame k shows take frame int(take_fps * (trim_in + k / fps)), as moviepy
+    counts: a 16 fps take repeats frames in a 24 fps film, a 48 fps take skips them."""
+    slow = stepped_clip(tmp_path / "slow.mp4", frames=20, fps=16)
+    fast = stepped_clip(tmp_path / "fast.mp4", frames=24, fps=48)
+    plan = edit.EditPlan(
+        shots=(edit.Shot(slow, trim_in=0.25, trim_out=0.75), edit.Shot(fast, trim_in=0.125)),
+        preset=edit.ExportPreset(64, 48, 24, "crop"),
+    )
+    result = edit.assemble(plan, tmp_path / "film.mp4")
+    *_, frames, _ = decoded(tmp_path / "film.mp4")
+    expected = [int(16 * (0.25 + k / 24) + 1e-5) for k in range(12)]
+    expected += [int(48 * (0.125 + k / 24) + 1e-5) for k in range(9)]
+    assert len(frames) == result.num_frames == 21
+    assert shown(frames) == expected
+    assert expected[:4] == [4, 4, 5, 6] and expected[12:15] == [6, 8, 10]
+
+
+def test_a_caption_over_a_repeated_take_frame_is_drawn_once(tmp_path):
+    """A take at the export size is captioned in place; a frame shown twice (12 fps in a
+    24 fps film) must not get its band darkened twice."""
+    path = flat_clip(tmp_path / "grey.mp4", frames=6, width=160, height=96, fps=12, rgb=200)
+    plan = edit.EditPlan(
+        shots=(edit.Shot(path, text="Acme"),), preset=edit.ExportPreset(160, 96, 24, "pad")
+    )
+    edit.assemble(plan, tmp_path / "film.mp4")
+    *_, frames, _ = decoded(tmp_path / "film.mp4")
+    band = frames[:, int(96 * 0.85), 5].astype(int).mean(axis=1)
+    assert len(frames) == 12 and band.max() < 180
+    assert np.abs(band - band[0]).max() <= 3, band
+
+
+def test_a_long_edit_keeps_two_takes_open_at_most(tmp_path, takes):
+    """Each take's decoder opens on its shot's first frame and closes once the film has
+    moved past it, so memory stays flat however many shots the film has."""
+    red, blue = takes
+    shots = [
+        edit.Shot(path, transition="crossfade" if i % 2 else "cut", transition_s=0.25)
+        for i, path in enumerate([red, blue] * 3)
+    ]
+    plan = edit.EditPlan(shots=tuple(shots), preset=edit.ExportPreset(64, 64, 24, "crop"))
+    film, opened = edit._build(plan, edit.plan_segments(plan))
+    most, readers = 0, set()
+    try:
+        for _ in film.iter_frames(fps=24):
+            live = [take.reader for take in opened if take.reader is not None]
+            most = max(most, len(live))
+            readers.update(map(id, live))
+    finally:
+        for take in opened:
+            take.close()
+    assert len(opened) == 6 and len(readers) == 6
+    assert most == 2
+
+
+def test_a_shot_trimmed_in_deep_into_a_long_take_starts_on_its_frame(tmp_path):
+    from tests.generation.test_video import number, numbered_clip
+
+    long_take = numbered_clip(tmp_path / "long.mp4", 230, 25, gop=25)
+    plan = edit.EditPlan(
+        shots=(edit.Shot(long_take, trim_in=7.0, trim_out=7.4),),
+        preset=edit.ExportPreset(32, 32, 25, "crop"),
+    )
+    edit.assemble(plan, tmp_path / "film.mp4")
+    *_, frames, _ = decoded(tmp_path / "film.mp4")
+    assert [number(f) for f in frames] == list(range(175, 185))

@@ -225,7 +225,7 @@ def test_load_image_refuses_decompression_bombs_before_decoding(tmp_path):
 def test_unreadable_videos_raise(tmp_path, content):
     path = tmp_path / "bad.mp4"
     path.write_bytes(content)
-    for fn in (video.probe, video.read_video):
+    for fn in (video.probe, video.read_video, video.FrameReader):
         with pytest.raises(GenerationError, match="not a readable video") as err:
             fn(path)
         assert err.value.field == "video_path"
@@ -250,3 +250,116 @@ def test_mp4_with_a_stream_but_no_frames_raises(tmp_path):
     with pytest.raises(GenerationError, match="not a readable video") as err:
         video.read_video(path)
     assert err.value.field == "video_path"
+
+
+def stepped_clip(path, frames: int, fps: float, *, width: int = 48, height: int = 32) -> str:
+    """A take whose frame i is flat grey at level 10 * i: a decoded level names the frame."""
+    data = np.empty((frames, height, width, 3), np.uint8)
+    for i in range(frames):
+        data[i] = 10 * i
+    video.encode_mp4(data, fps, path, crf=0)
+    return str(path)
+
+
+def level(frame: np.ndarray) -> int:
+    return round(float(frame.mean()) / 10)
+
+
+def test_frame_reader_hands_out_frames_by_index(tmp_path):
+    path = stepped_clip(tmp_path / "take.mp4", 12, 16)
+    with video.FrameReader(path) as reader:
+        assert (reader.info.num_frames, reader.fps) == (12, 16)
+        first = reader.frame(0)
+        assert first.shape == (32, 48, 3) and first.dtype == np.uint8
+        assert first.flags.c_contiguous and level(first) == 0
+        # Forward, skipping frames; the same index again is the same array.
+        assert level(reader.frame(5)) == 5
+        assert reader.frame(5) is reader.frame(5)
+        # Back again: the decoder restarts from the top and finds it.
+        assert level(reader.frame(2)) == 2
+        # Past the end: the last frame, as moviepy's reader gives.
+        assert level(reader.frame(40)) == 11
+
+
+def test_frame_reader_counts_time_in_the_takes_own_frames(tmp_path):
+    path = stepped_clip(tmp_path / "take.mp4", 12, 16)
+    with video.FrameReader(path) as reader:
+        # A 16 fps take in a 24 fps film: frame k of the film shows take frame 16k/24.
+        assert [reader.index_at(k / 24) for k in range(7)] == [0, 0, 1, 2, 2, 3, 4]
+        # Trimmed in at 0.25 s (frame 4), three film frames later, and past the end.
+        assert reader.index_at(0.25 + 3 / 24) == 6
+        assert reader.index_at(10.0) == 11
+        assert [level(reader.frame(reader.index_at(0.25 + k / 24))) for k in range(4)] == [
+            4,
+            4,
+            5,
+            6,
+        ]
+
+
+@pytest.mark.parametrize(("rotation", "corner"), [(90, (1, 0)), (-90, (0, 1)), (180, (1, 1))])
+def test_frame_reader_turns_frames_upright(tmp_path, rotation, corner):
+    """A phone's display rotation is applied, as the FFmpeg command line does."""
+    import av
+
+    path = tmp_path / "phone.mp4"
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:8, :8] = 255  # the top-left corner as recorded
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=8)
+        stream.width, stream.height, stream.pix_fmt = 64, 32, "yuv420p"
+        stream.set_display_rotation(rotation)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(image, "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with video.FrameReader(path) as reader:
+        upright = reader.frame(1)
+    assert upright.shape == ((64, 32, 3) if rotation % 180 else (32, 64, 3))
+    assert upright.flags.c_contiguous
+    rows, cols = np.argwhere(upright[..., 0] > 128).mean(axis=0)
+    h, w = upright.shape[:2]
+    assert (int(rows > h / 2), int(cols > w / 2)) == corner
+
+
+def numbered_clip(path, frames: int, fps: int, gop: int) -> str:
+    """A take whose frame i shows i in its red (i % 16) and green (i // 16) levels."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {"crf": "0"}
+        for i in range(frames):
+            image = np.zeros((32, 32, 3), np.uint8)
+            image[..., 0], image[..., 1] = (i % 16) * 16, (i // 16) * 16
+            frame = av.VideoFrame.from_ndarray(image, "rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return str(path)
+
+
+def number(frame: np.ndarray) -> int:
+    red, green = (round(float(frame[..., c].mean()) / 16) for c in (0, 1))
+    return green * 16 + red
+
+
+@pytest.mark.parametrize("gop", [12, 250])
+def test_frame_reader_seeks_far_ahead_and_lands_on_the_frame(tmp_path, gop):
+    """Far ahead (a shot trimmed in deep into a long take) the reader seeks to the
+    keyframe before instead of decoding every frame up to it; it must still count right,
+    with keyframes every 12 frames or only the first."""
+    path = numbered_clip(tmp_path / "long.mp4", 230, 25, gop)
+    far = video.SEEK_AHEAD + 61
+    with video.FrameReader(path) as reader:
+        assert [number(reader.frame(i)) for i in (far, far + 1, far + 5)] == [
+            far,
+            far + 1,
+            far + 5,
+        ]
+        assert number(reader.frame(3)) == 3
+        assert number(reader.frame(3 + video.SEEK_AHEAD + 1)) == 3 + video.SEEK_AHEAD + 1
+        assert number(reader.frame(500)) == 229
