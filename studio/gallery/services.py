@@ -112,7 +112,9 @@ def _clip_remix(*, clip: Clip, user: User, text: str, controls: RemixControls) -
             field="image_path",
         )
     original = source.prompt
-    controls = RemixControls(
+    # The source's controls (its recipe's guidance, its prompt's speed and motion) where
+    # the remix does not change them.
+    resolved = RemixControls(
         camera_speed=controls.camera_speed or (original.camera_speed if original else "normal"),
         guidance=controls.guidance if controls.guidance is not None else request.guidance,
         motion_amount=(
@@ -121,8 +123,8 @@ def _clip_remix(*, clip: Clip, user: User, text: str, controls: RemixControls) -
             else (original.motion_amount if original else None)
         ),
     )
-    speed = controls.camera_speed or "normal"
-    request = with_intent_options(info, request, controls).replace(
+    speed = resolved.camera_speed or "normal"
+    request = with_intent_options(info, request, resolved).replace(
         prompt=engine_prompt(
             info, text, camera_motion=request.camera_motion, style=request.style, camera_speed=speed
         )
@@ -145,7 +147,7 @@ def _clip_remix(*, clip: Clip, user: User, text: str, controls: RemixControls) -
         steps=request.steps,
         guidance=request.guidance,
         camera_speed=speed,
-        motion_amount=controls.motion_amount,
+        motion_amount=resolved.motion_amount,
         engine=source.engine,
         image=original.image.name if original and original.image else "",
     )
