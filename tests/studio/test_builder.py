@@ -11,6 +11,7 @@ from generation.presets import EXAMPLES
 from generation.prompting import CAMERA_MOTIONS, STYLE_PRESETS, assemble_prompt
 from studio.jobs.jobs import run_generation
 from studio.jobs.models import Clip, Generation
+from studio.prompts.forms import builder_data
 from studio.prompts.services import prompt_submit
 from tests.conftest import png_bytes
 from tests.studio.test_prompt_form import post
@@ -195,6 +196,9 @@ def test_motion_amount_is_svds_motion_bucket(
                     resolution="64", fps="7", duration_s="0.5", style_preset="")  # fmt: skip
     assert 'class="error"' not in response.content.decode(), response.content.decode()
     assert Generation.objects.get().recipe["options"]["motion_bucket_id"] == 200
+    # The builder's script shows the field, with the engine's default, for SVD only.
+    engines = builder_data()["engines"]
+    assert (engines["svd"]["motion_amount"], engines["animatic"]["motion_amount"]) == (127, None)
 
 
 def test_form_bounds_come_from_the_engine(alice_client, alice_project, tiny_wan_settings):
