@@ -1,5 +1,6 @@
 """Reads of generations that pages share."""
 
+import uuid
 from datetime import timedelta
 
 from django.db.models import QuerySet
@@ -41,7 +42,7 @@ def job_groups(project: Project, user) -> list[list[Generation]]:
     """
     active = list(active_generations(project))
     groups = {g.variant_group for g in active if g.variant_group}
-    members: dict = {group: [] for group in groups}
+    members: dict[uuid.UUID, list[Generation]] = {group: [] for group in groups}
     if groups:
         shown = {g.pk for g in active}
         rest = (
