@@ -209,6 +209,12 @@ CAMERA_SPEEDS: dict[str, tuple[str, float]] = {
 """Camera speed: a label and how many times the normal move the camera covers per second.
 The animatic moves by the factor; models read it from the phrase (`camera_phrase`)."""
 
+GUIDANCE_RANGE: tuple[float, float] = (1.0, 20.0)
+"""The guidance (CFG) scales a user may ask for, on engines that take one."""
+
+MOTION_AMOUNT_RANGE: tuple[int, int] = (1, 255)
+"""Stable Video Diffusion's motion amount (its motion bucket): 1 barely moves, 255 most."""
+
 _FAST_WORDS = {"slowly": "quickly", "smoothly": "swiftly", "steadily": "quickly"}
 
 

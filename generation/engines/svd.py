@@ -52,6 +52,8 @@ class SVDEngine(DiffusersEngine):
     # SVD-XT: spatio-temporal UNet, CLIP ViT-H image encoder, temporal VAE decoder.
     fallback_params = {"unet": 1.52e9, "image_encoder": 0.63e9, "vae": 0.1e9}
     default_guidance = 3.0
+    default_motion_amount = DEFAULTS["motion_bucket_id"]
+    """Set on engines that take a motion amount (the `motion_bucket_id` option)."""
     # UNet peak bytes per latent pixel per channel of its first level (320) per dtype
     # byte, both guidance passes included; the VAE decoder's per output pixel.
     unet_factor = 16

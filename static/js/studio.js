@@ -78,13 +78,12 @@ function applyEngine(form) {
     if (input) { input.min = lo; input.max = hi; }
   }
   form.elements.resolution.step = limits.size_multiple;
-  const show = { guidance: limits.guidance !== null, motion_amount: limits.motion_amount };
-  for (const [name, visible] of Object.entries(show)) {
+  // Each is the engine's default where it has the control, null where it does not.
+  for (const name of ["guidance", "motion_amount"]) {
+    const visible = limits[name] !== null && limits[name] !== undefined;
     const wrap = document.getElementById("field-" + name);
     if (wrap) wrap.hidden = !visible;
-    if (visible && name === "guidance" && form.elements.guidance) {
-      form.elements.guidance.placeholder = String(limits.guidance);
-    }
+    if (visible && form.elements[name]) form.elements[name].placeholder = String(limits[name]);
   }
 }
 

@@ -103,4 +103,6 @@ def present_model(info: EngineInfo) -> Model:
         owned_by="studio",
         label=info.label,
         modes=sorted(info.capabilities.modes),
+        default_guidance=info.default_guidance,
+        default_motion_amount=info.default_motion_amount,
     )

@@ -28,7 +28,13 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from generation.longvideo import MAX_LONG_SECONDS
-from generation.prompting import CAMERA_MOTIONS, STYLE_PRESETS
+from generation.prompting import (
+    CAMERA_MOTIONS,
+    CAMERA_SPEEDS,
+    GUIDANCE_RANGE,
+    MOTION_AMOUNT_RANGE,
+    STYLE_PRESETS,
+)
 from generation.spec import MODE_LABELS
 
 # ---- Building blocks -------------------------------------------------------------------
@@ -49,6 +55,19 @@ EngineId = Annotated[
     str,
     Field(max_length=64, description="An engine id of this studio; GET /v1/models lists them."),
 ]
+
+# The creative controls of the prompt form, with the form's own limits.
+Guidance = Annotated[float, Field(ge=GUIDANCE_RANGE[0], le=GUIDANCE_RANGE[1])]
+MotionAmount = Annotated[int, Field(ge=MOTION_AMOUNT_RANGE[0], le=MOTION_AMOUNT_RANGE[1])]
+CameraSpeed = Literal[tuple(CAMERA_SPEEDS)]  # type: ignore[valid-type]
+GUIDANCE_NOTE = (
+    "Studio extra: the guidance (CFG) scale, for engines that have one (GET /v1/models: "
+    "`default_guidance` is set); asking an engine without one is a 400."
+)
+MOTION_AMOUNT_NOTE = (
+    "Studio extra: how much moves (Stable Video Diffusion's motion bucket), for engines "
+    "that have it (GET /v1/models: `default_motion_amount` is set); others answer 400."
+)
 
 SECONDS_TEXT = r"^\d+(\.\d+)?s?$"
 # The documented form of `seconds` as text: SECONDS_TEXT within the number's bounds
@@ -204,6 +223,15 @@ class CreateVideo(BaseModel):
     style: Literal[tuple(STYLE_PRESETS)] | None = Field(  # type: ignore[valid-type]
         None, description="Studio extra: a style preset for the prompt."
     )
+    camera_speed: CameraSpeed = Field(
+        "normal", description="Studio extra: how fast the camera move goes."
+    )
+    guidance: Guidance | None = Field(
+        None, description=GUIDANCE_NOTE + " Defaults to the engine's."
+    )
+    motion_amount: MotionAmount | None = Field(
+        None, description=MOTION_AMOUNT_NOTE + " Defaults to the engine's."
+    )
     project_id: int | None = Field(
         None,
         ge=1,
@@ -229,6 +257,24 @@ class RemixVideo(BaseModel):
     """Make a completed video again, with the same settings and seed, from a new prompt."""
 
     prompt: Prompt = Field(description="The new prompt.")
+    camera_speed: CameraSpeed | None = Field(
+        None, description="Studio extra: how fast the camera move goes; defaults to the source's."
+    )
+    guidance: Guidance | None = Field(
+        None, description=GUIDANCE_NOTE + " Defaults to the source's."
+    )
+    motion_amount: MotionAmount | None = Field(
+        None, description=MOTION_AMOUNT_NOTE + " Defaults to the source's."
+    )
+
+    @property
+    def controls(self) -> dict[str, Any]:
+        """The controls this remix changes; the rest are the source's."""
+        return {
+            name: value
+            for name in ("camera_speed", "guidance", "motion_amount")
+            if (value := getattr(self, name)) is not None
+        }
 
 
 class VideoReference(BaseModel):
@@ -454,6 +500,12 @@ class Model(BaseModel):
     label: str = Field(description="Studio extra: the engine's name.")
     modes: list[Literal[tuple(MODE_LABELS)]] = Field(  # type: ignore[valid-type]
         description="Studio extra: what it can do."
+    )
+    default_guidance: float | None = Field(
+        description="Studio extra: its guidance (CFG) scale; null if it takes none."
+    )
+    default_motion_amount: int | None = Field(
+        description="Studio extra: its motion amount; null if it takes none."
     )
 
 

@@ -34,7 +34,7 @@ from studio.throttle import redis_client
 from .auth import Caller
 from .errors import ApiError
 from .presenters import parse_video_id
-from .schemas import CreateVideo, DeriveVideo, EditVideo, ExtendVideo, ListQuery
+from .schemas import CreateVideo, DeriveVideo, EditVideo, ExtendVideo, ListQuery, RemixVideo
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,28 @@ def engine_for(model: str, *, mode: str) -> EngineInfo:
             code="unsupported_mode",
         )
     return info
+
+
+def _engines_taking(control: str) -> str:
+    ids = [e.id for e in available_engines() if getattr(e, f"default_{control}") is not None]
+    return ", ".join(ids) if ids else "none is configured here"
+
+
+def check_controls(info: EngineInfo, controls: dict) -> None:
+    """Refuse guidance or a motion amount for an engine that has no such control.
+
+    The form hides those fields for such engines; a caller asking for one should know it
+    would be ignored, and which engines would take it.
+    """
+    for control, name in (("guidance", "a guidance scale"), ("motion_amount", "a motion amount")):
+        if controls.get(control) is not None and getattr(info, f"default_{control}") is None:
+            raise ApiError(
+                400,
+                f"Model {info.id!r} has no {name.removeprefix('a ')}. "
+                f"Models here that take {name}: {_engines_taking(control)}.",
+                param=control,
+                code="unsupported_parameter",
+            )
 
 
 def caller_project(caller: Caller, wanted: int | None) -> Project:
@@ -183,8 +205,12 @@ def video_create(*, caller: Caller, body: CreateVideo) -> Generation:
         "fps": body.fps or caps.default_fps,
         "seed": body.seed,
         "steps": body.steps,
+        "camera_speed": body.camera_speed,
+        "guidance": body.guidance,
+        "motion_amount": body.motion_amount,
         "engine": info.id,
     }
+    check_controls(info, fields)
     if image is not None:
         _check_image(image)
         fields["image"] = image
@@ -198,11 +224,15 @@ def video_create(*, caller: Caller, body: CreateVideo) -> Generation:
         raise error from None
 
 
-def video_remix(*, caller: Caller, source: Generation, prompt: str) -> Generation:
+def video_remix(*, caller: Caller, source: Generation, body: RemixVideo) -> Generation:
+    """Remix a completed video; the creative controls given replace the source's."""
     caller.require("editor")
     clip = completed_clip(source)
+    info = engine_info(source.engine)
+    if info is not None:  # clip_remix says when the engine is gone.
+        check_controls(info, body.controls)
     try:
-        return clip_remix(clip=clip, user=caller.user, text=prompt)
+        return clip_remix(clip=clip, user=caller.user, text=body.prompt, **body.controls)
     except GenerationError as e:
         error = bad_request(e)
         if e.code == "not_remixable" and source.source_clip_id:

@@ -262,7 +262,7 @@ def video_remix(
         request,
         response,
         idempotency_key,
-        lambda: services.video_remix(caller=request.auth, source=source, prompt=body.prompt),
+        lambda: services.video_remix(caller=request.auth, source=source, body=body),
     )
 
 

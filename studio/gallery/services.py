@@ -14,7 +14,7 @@ from generation.spec import GenerationError, GenerationRequest
 from studio import media
 from studio.jobs.engines import engine_info
 from studio.jobs.models import Clip, Generation, Prompt
-from studio.jobs.recipes import engine_prompt
+from studio.jobs.recipes import engine_prompt, with_intent_options
 from studio.jobs.services import generation_submit
 from studio.moderation.services import prompt_policy_check
 
@@ -45,9 +45,17 @@ PROMPTED_DERIVES = ("extend_forward", "extend_backward", "video_to_video")
 """Transformations that read a prompt (others carry the source's prompt along unused)."""
 
 
-def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
+def clip_remix(
+    *,
+    clip: Clip,
+    user: User,
+    text: str,
+    camera_speed: str | None = None,
+    guidance: float | None = None,
+    motion_amount: int | None = None,
+) -> Generation:
     """Check the new prompt against the policy (outside the transaction, so a blocked
-    attempt stays logged), then remix."""
+    attempt stays logged), then remix. Controls given replace the source's; None keeps it."""
     original = clip.generation.prompt
     prompt_policy_check(
         user=user,
@@ -55,11 +63,28 @@ def clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
         prompt=text,
         negative_prompt=original.negative_text if original else "",
     )
-    return _clip_remix(clip=clip, user=user, text=text)
+    return _clip_remix(
+        clip=clip,
+        user=user,
+        text=text,
+        controls=RemixControls(
+            camera_speed=camera_speed, guidance=guidance, motion_amount=motion_amount
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class RemixControls:
+    """A remix's creative controls (the source's where not given): an intent for
+    `with_intent_options`."""
+
+    camera_speed: str | None = None
+    guidance: float | None = None
+    motion_amount: int | None = None
 
 
 @transaction.atomic
-def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
+def _clip_remix(*, clip: Clip, user: User, text: str, controls: RemixControls) -> Generation:
     """Re-run the clip's recipe, seed and camera included, with a new prompt.
 
     The recipe, not the (editable) Prompt row, is what made the clip, so it is the base.
@@ -87,8 +112,19 @@ def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
             field="image_path",
         )
     original = source.prompt
-    speed = original.camera_speed if original else "normal"
-    request = request.replace(
+    # The source's controls (its recipe's guidance, its prompt's speed and motion) where
+    # the remix does not change them.
+    resolved = RemixControls(
+        camera_speed=controls.camera_speed or (original.camera_speed if original else "normal"),
+        guidance=controls.guidance if controls.guidance is not None else request.guidance,
+        motion_amount=(
+            controls.motion_amount
+            if controls.motion_amount is not None
+            else (original.motion_amount if original else None)
+        ),
+    )
+    speed = resolved.camera_speed or "normal"
+    request = with_intent_options(info, request, resolved).replace(
         prompt=engine_prompt(
             info, text, camera_motion=request.camera_motion, style=request.style, camera_speed=speed
         )
@@ -111,7 +147,7 @@ def _clip_remix(*, clip: Clip, user: User, text: str) -> Generation:
         steps=request.steps,
         guidance=request.guidance,
         camera_speed=speed,
-        motion_amount=original.motion_amount if original else None,
+        motion_amount=resolved.motion_amount,
         engine=source.engine,
         image=original.image.name if original and original.image else "",
     )

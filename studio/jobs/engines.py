@@ -20,6 +20,8 @@ class EngineInfo:
     capabilities: Capabilities
     default_guidance: float | None = None
     """Set when the engine takes a guidance (CFG) scale; the animatic and enhance do not."""
+    default_motion_amount: int | None = None
+    """Set when the engine takes a motion amount (Stable Video Diffusion's motion bucket)."""
 
 
 def get_registry() -> Registry:
@@ -45,6 +47,7 @@ def engine_info(engine_id: str) -> EngineInfo | None:
         label=engine.label,
         capabilities=engine.capabilities,
         default_guidance=getattr(engine, "default_guidance", None),
+        default_motion_amount=getattr(engine, "default_motion_amount", None),
     )
 
 

@@ -114,6 +114,13 @@ class Generation(models.Model):
     dismissed = models.BooleanField(
         default=False, help_text="A failed or cancelled card the user has put away."
     )
+    variant_group = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Shared by the runs of one prompt-form submit (its variants), which the "
+        "project page shows side by side.",
+    )
     queued_at = models.DateTimeField(auto_now_add=True)
     dispatched_at = models.DateTimeField(
         null=True,
@@ -138,6 +145,7 @@ class Generation(models.Model):
             models.Index(fields=["project", "queued_at", "id"], name="gen_project_queued"),
             models.Index(fields=["queued_at", "id"], name="gen_queued"),
             models.Index(fields=["project", "started_at"]),
+            models.Index(fields=["project", "variant_group"], name="gen_project_variants"),
         ]
 
     def __str__(self) -> str:

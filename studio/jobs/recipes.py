@@ -14,6 +14,8 @@ from generation import video
 from generation.engines.enhance import plan_target
 from generation.longvideo import MAX_LONG_SECONDS, chain_kind, plan_segments
 from generation.prompting import (
+    GUIDANCE_RANGE,
+    MOTION_AMOUNT_RANGE,
     camera_speed_factor,
     compose_negative,
     compose_prompt,
@@ -54,9 +56,9 @@ _ERROR_FIELDS = (
     ("scale", None, "scale", None),
     ("strength", None, "strength", "strength"),
     ("camera_motion", "camera_motion", None, "camera_motion"),
-    ("camera_speed", "camera_speed", None, None),
-    ("guidance", "guidance", None, None),
-    ("motion_amount", "motion_amount", None, None),
+    ("camera_speed", "camera_speed", None, "camera_speed"),
+    ("guidance", "guidance", None, "guidance"),
+    ("motion_amount", "motion_amount", None, "motion_amount"),
     ("style", "style_preset", None, "style"),
     ("aspect_ratio", "aspect_ratio", None, None),
     ("target_fps", None, "target_fps", None),
@@ -118,16 +120,32 @@ def intent_options(info: EngineInfo, intent: Any) -> tuple[dict[str, Any], float
     if info.kind == "animatic" and factor != 1.0:
         options["camera_speed"] = factor
     motion = getattr(intent, "motion_amount", None)
-    if motion is not None and info.kind == "svd":
-        if not 1 <= motion <= 255:
-            raise GenerationError("Motion amount must be 1–255.", field="motion_amount")
+    if motion is not None and info.default_motion_amount is not None:
+        low, high = MOTION_AMOUNT_RANGE
+        if not low <= motion <= high:
+            raise GenerationError(f"Motion amount must be {low}–{high}.", field="motion_amount")
         options["motion_bucket_id"] = int(motion)
     guidance = getattr(intent, "guidance", None)
     if guidance is not None and info.default_guidance is None:
         guidance = None  # the engine has no guidance scale; the form hides the field
-    if guidance is not None and not 1.0 <= guidance <= 20.0:
-        raise GenerationError("Guidance must be 1–20.", field="guidance")
+    low_cfg, high_cfg = GUIDANCE_RANGE
+    if guidance is not None and not low_cfg <= guidance <= high_cfg:
+        raise GenerationError(f"Guidance must be {low_cfg:g}–{high_cfg:g}.", field="guidance")
     return options, guidance
+
+
+INTENT_OPTIONS = ("camera_speed", "motion_bucket_id")
+"""The engine options `intent_options` sets, which a change of the controls replaces."""
+
+
+def with_intent_options(
+    info: EngineInfo, request: GenerationRequest, intent: Any
+) -> GenerationRequest:
+    """`request` with its guidance and control options made from `intent` (a remix that
+    changes the camera speed, guidance or motion amount); other options stay."""
+    extra, guidance = intent_options(info, intent)
+    kept = {k: v for k, v in request.options.items() if k not in INTENT_OPTIONS}
+    return request.replace(options={**kept, **extra}, guidance=guidance)
 
 
 def build_request(intent: Intent, *, image_path: str | None) -> tuple[GenerationRequest, list[str]]:

@@ -1,5 +1,6 @@
 """Reads of generations that pages share."""
 
+import uuid
 from datetime import timedelta
 
 from django.db.models import QuerySet
@@ -29,3 +30,34 @@ def active_generations(project: Project, *, limit: int = 20) -> QuerySet[Generat
         .select_related("prompt", "requested_by")
         .order_by("-queued_at")[:limit]
     )
+
+
+def job_groups(project: Project, user) -> list[list[Generation]]:
+    """The project page's job cards: the active runs (`active_generations`), newest first,
+    with each prompt-form submit's variants together, in the order they were made.
+
+    A group shows as long as one of its runs is active, with its finished variants too (as
+    their clips, unless hidden or dismissed), as it did live when it was submitted. One
+    query for those, however many groups.
+    """
+    active = list(active_generations(project))
+    groups = {g.variant_group for g in active if g.variant_group}
+    members: dict[uuid.UUID, list[Generation]] = {group: [] for group in groups}
+    if groups:
+        shown = {g.pk for g in active}
+        rest = (
+            Generation.objects.shown_to(user)
+            .filter(project=project, variant_group__in=groups, dismissed=False)
+            .exclude(pk__in=shown)
+            .select_related("prompt", "requested_by", "clip")
+        )
+        for g in [*active, *rest]:
+            if g.variant_group:
+                members[g.variant_group].append(g)
+    cards: list[list[Generation]] = []
+    for g in active:
+        if not g.variant_group:
+            cards.append([g])
+        elif members.get(g.variant_group):
+            cards.append(sorted(members.pop(g.variant_group), key=lambda v: (v.queued_at, v.pk)))
+    return cards

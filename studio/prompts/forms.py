@@ -13,6 +13,8 @@ from generation.prompting import (
     ASPECT_RATIOS,
     CAMERA_MOTIONS,
     CAMERA_SPEEDS,
+    GUIDANCE_RANGE,
+    MOTION_AMOUNT_RANGE,
     STYLE_PRESETS,
     Anatomy,
     assemble_prompt,
@@ -105,16 +107,16 @@ class PromptForm(forms.ModelForm):
     guidance = forms.FloatField(
         label="Guidance (CFG)",
         required=False,
-        min_value=1.0,
-        max_value=20.0,
+        min_value=GUIDANCE_RANGE[0],
+        max_value=GUIDANCE_RANGE[1],
         widget=forms.NumberInput(attrs={"step": "0.5", "placeholder": "default"}),
     )
     motion_amount = forms.IntegerField(
         label="Motion amount",
         required=False,
-        min_value=1,
-        max_value=255,
-        widget=forms.NumberInput(attrs={"placeholder": "127"}),
+        min_value=MOTION_AMOUNT_RANGE[0],
+        max_value=MOTION_AMOUNT_RANGE[1],
+        widget=forms.NumberInput(attrs={"placeholder": "default"}),
     )
     engine = forms.ChoiceField(label="Engine")
     image = forms.FileField(
@@ -223,6 +225,8 @@ class PromptForm(forms.ModelForm):
         )
         if info.default_guidance is not None:
             self.fields["guidance"].widget.attrs["placeholder"] = f"{info.default_guidance:g}"
+        if info.default_motion_amount is not None:
+            self.fields["motion_amount"].widget.attrs["placeholder"] = info.default_motion_amount
         self.max_prompt_chars = caps.max_prompt_chars
 
     @property
@@ -240,7 +244,7 @@ class PromptForm(forms.ModelForm):
 
     @property
     def has_motion_amount(self) -> bool:
-        return bool(self.engine_info and self.engine_info.kind == "svd")
+        return bool(self.engine_info and self.engine_info.default_motion_amount is not None)
 
     def anatomy(self) -> Anatomy:
         source = self.cleaned_data if hasattr(self, "cleaned_data") else self.data
@@ -351,7 +355,7 @@ def engine_limits() -> dict:
             "max_steps": caps.max_steps,
             "max_prompt_chars": caps.max_prompt_chars,
             "guidance": info.default_guidance,
-            "motion_amount": info.kind == "svd",
+            "motion_amount": info.default_motion_amount,
             "platforms": {pid: asdict(platform_settings(pid, caps)) for pid in PLATFORMS},
         }
     return limits

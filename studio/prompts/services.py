@@ -1,3 +1,4 @@
+import uuid
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
@@ -99,6 +100,11 @@ def _prompt_submit_variants(
         if first.prompt and first.prompt.image:
             fields["image"] = first.prompt.image.name
         generations.append(_prompt_submit(project=project, user=user, data=fields))
+    # One group per submit, so the page shows the variants side by side after a reload too.
+    group = uuid.uuid4()
+    Generation.objects.filter(pk__in=[g.pk for g in generations]).update(variant_group=group)
+    for generation in generations:
+        generation.variant_group = group
     return generations
 
 

@@ -24,7 +24,7 @@ from studio.gallery.services import (
 )
 from studio.jobs.models import Clip
 from studio.jobs.recipes import add_form_error
-from studio.jobs.selectors import active_generations
+from studio.jobs.selectors import job_groups
 from studio.projects.access import get_project_for_user
 from studio.projects.models import Project
 from studio.projects.services import project_create, project_rename
@@ -149,7 +149,7 @@ def project_page(request, project, form, *, status: int = 200, extra: dict | Non
         "project": project,
         **gallery,
         "facets": gallery_facets(project),
-        "active": active_generations(project),
+        "job_groups": job_groups(project, request.user),
         "form": form,
         "can_edit": role_allows(project.user_role, "editor"),
         "examples": EXAMPLES.values(),

@@ -10,7 +10,13 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from generation.prompting import CAMERA_MOTIONS, STYLE_PRESETS
+from generation.prompting import (
+    CAMERA_MOTIONS,
+    CAMERA_SPEEDS,
+    GUIDANCE_RANGE,
+    MOTION_AMOUNT_RANGE,
+    STYLE_PRESETS,
+)
 from studio.api.presenters import present_video
 from studio.api.views import api
 from studio.jobs.engines import get_registry
@@ -100,9 +106,23 @@ KNOWN_LIMITS = [
     ("createVideo", "steps", {"minimum": 1}),
     ("createVideo", "camera_motion", {"enum": list(CAMERA_MOTIONS)}),
     ("createVideo", "style", {"enum": list(STYLE_PRESETS)}),
+    ("createVideo", "camera_speed", {"enum": list(CAMERA_SPEEDS)}),
+    ("createVideo", "guidance", {"minimum": GUIDANCE_RANGE[0], "maximum": GUIDANCE_RANGE[1]}),
+    (
+        "createVideo",
+        "motion_amount",
+        {"minimum": MOTION_AMOUNT_RANGE[0], "maximum": MOTION_AMOUNT_RANGE[1]},
+    ),
     ("createVideo", "project_id", {"minimum": 1}),
     ("createVideo", "Idempotency-Key", {"maxLength": 255}),
     ("remixVideo", "prompt", {"minLength": 1, "maxLength": 2000}),
+    ("remixVideo", "camera_speed", {"enum": list(CAMERA_SPEEDS)}),
+    ("remixVideo", "guidance", {"minimum": GUIDANCE_RANGE[0], "maximum": GUIDANCE_RANGE[1]}),
+    (
+        "remixVideo",
+        "motion_amount",
+        {"minimum": MOTION_AMOUNT_RANGE[0], "maximum": MOTION_AMOUNT_RANGE[1]},
+    ),
     ("extendVideo", "seconds", {"minimum": 0.05, "maximum": 120}),
     ("extendVideo", "direction", {"enum": ["forward", "backward"]}),
     ("editVideo", "strength", {"minimum": 0, "maximum": 1}),
@@ -191,7 +211,8 @@ def _probes(branch: dict, base):
 
 
 # An engine whose own limits are wider than the contract's, so only the contract refuses;
-# its id is as long as `model` may be, to probe that limit from inside too.
+# its id is as long as `model` may be, to probe that limit from inside too. It takes
+# guidance and a motion amount, which engines without them refuse whatever the value.
 PERMISSIVE = "permissive-animatic".ljust(64, "-")
 
 
@@ -203,6 +224,7 @@ def permissive_engine(settings):
     engine.capabilities = dataclasses.replace(
         engine.capabilities, min_fps=1, max_fps=120, max_frames=10**6, max_steps=10**6
     )
+    engine.default_guidance, engine.default_motion_amount = 5.0, 127
     return PERMISSIVE
 
 

@@ -9,6 +9,7 @@ import av
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.urls import reverse
 from PIL import Image
 
 from generation import video
@@ -18,6 +19,7 @@ from studio.keys.services import api_key_create, api_key_revoke
 from studio.teams.models import Membership
 from studio.teams.services import member_add
 from tests.conftest import png_bytes
+from tests.studio.test_prompt_form import post
 
 pytestmark = pytest.mark.django_db
 
@@ -696,3 +698,114 @@ def test_prompt_limit_counts_what_the_user_wrote(api, alice_key, tiny_wan_settin
     assert response.status_code == 200, response.json()
     recipe = Generation.objects.get().recipe
     assert len(recipe["prompt"]) > 2000 and recipe["prompt"].startswith("w" * 1990)
+
+
+# ---- The prompt form's creative controls: camera speed, guidance, motion amount ----------
+
+CONTROLS = ("guidance", "options", "prompt", "camera_motion")
+
+
+def test_controls_are_recorded_as_the_form_records_them(
+    api, alice_key, alice_client, alice_project, tiny_wan_settings, commit
+):
+    api.key = alice_key
+    asked = {"camera_motion": "pan_left", "camera_speed": "fast", "guidance": 7.5, "seed": 3}
+    body = {**ANIMATIC, "model": "wan", "size": "32x32", "seconds": "0.5", "fps": 16, **asked}
+    with commit():
+        created = api.post("/videos", body)
+    assert created.status_code == 200, created.json()
+    by_api = Generation.objects.get(pk=_pk(created.json()["id"]))
+    post(alice_client, alice_project, text=ANIMATIC["prompt"], engine="wan", resolution="32",
+         aspect_ratio="1:1", duration_s="0.5", fps="16", style_preset="",
+         **{k: str(v) for k, v in asked.items()})  # fmt: skip
+    by_form = Generation.objects.get(project=alice_project)
+    assert {k: by_api.recipe[k] for k in CONTROLS} == {k: by_form.recipe[k] for k in CONTROLS}
+    assert by_api.recipe["guidance"] == 7.5 and "quickly" in by_api.recipe["prompt"]
+    assert (by_api.prompt.camera_speed, by_api.prompt.guidance) == ("fast", 7.5)
+
+    with commit():
+        animatic = api.post("/videos", {**ANIMATIC, "camera_speed": "slow"}).json()
+    assert Generation.objects.get(pk=_pk(animatic["id"])).recipe["options"] == {"camera_speed": 0.5}
+
+
+def test_motion_amount_is_svds(api, alice_key, settings, tiny_svd_dir, commit):
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "svd": {"model": str(tiny_svd_dir)}}
+    api.key = alice_key
+    image = {"image_url": "data:image/png;base64," + base64.b64encode(png_bytes(64, 64)).decode()}
+    body = {"prompt": "waves", "model": "svd", "size": "64x64", "seconds": "0.5", "fps": 7}
+    with commit():
+        created = api.post("/videos", {**body, "input_reference": image, "motion_amount": 200})
+    assert created.status_code == 200, created.json()
+    g = Generation.objects.get(pk=_pk(created.json()["id"]))
+    assert g.recipe["options"]["motion_bucket_id"] == 200 and g.prompt.motion_amount == 200
+    models = {m["id"]: m for m in api.get("/models").json()["data"]}
+    assert models["svd"]["default_motion_amount"] == 127
+    assert models["animatic"]["default_motion_amount"] is None
+
+    refused = api.post("/videos", {**ANIMATIC, "motion_amount": 200}).json()["error"]
+    assert (refused["param"], refused["code"]) == ("motion_amount", "unsupported_parameter")
+    assert "Model 'animatic' has no motion amount." in refused["message"]
+    assert refused["message"].endswith("Models here that take a motion amount: svd.")
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "needle"),
+    [
+        ({"guidance": 7.5}, "guidance", "Models here that take a guidance scale: wan."),
+        ({"guidance": 0.5}, "guidance", "must be at least 1;"),
+        ({"guidance": 21}, "guidance", "must be at most 20;"),
+        ({"motion_amount": 0}, "motion_amount", "must be at least 1;"),
+        ({"motion_amount": 256}, "motion_amount", "must be at most 255;"),
+        (
+            {"motion_amount": 100, "model": "wan"},
+            "motion_amount",
+            "Models here that take a motion amount: none is configured here.",
+        ),
+        ({"camera_speed": "warp"}, "camera_speed", "must be one of"),
+    ],
+)
+def test_controls_an_engine_lacks_or_out_of_bounds_are_400s(
+    api, alice_key, tiny_wan_settings, body, param, needle
+):
+    api.key = alice_key
+    response = api.post("/videos", {**ANIMATIC, **body})
+    error = response.json()["error"]
+    assert response.status_code == 400
+    assert error["param"] == param and needle in error["message"], error
+    assert Generation.objects.count() == 0 and Prompt.objects.count() == 0
+
+
+def test_remix_carries_the_controls_and_may_change_them(
+    api, alice_key, alice_client, commit, run_worker
+):
+    api.key = alice_key
+    done = _made(api, commit, run_worker, camera_motion="pan_left", camera_speed="fast")
+    with commit():
+        same = api.post(f"/videos/{done['id']}/remix", {"prompt": "a castle"}).json()
+        slower = api.post(
+            f"/videos/{done['id']}/remix", {"prompt": "a castle", "camera_speed": "slow"}
+        ).json()
+    same, slower = (Generation.objects.get(pk=_pk(v["id"])) for v in (same, slower))
+    assert same.recipe["options"] == {"camera_speed": 2.0} and same.prompt.camera_speed == "fast"
+    assert slower.recipe["options"] == {"camera_speed": 0.5}
+    assert slower.prompt.camera_speed == "slow"
+    refused = api.post(f"/videos/{done['id']}/remix", {"prompt": "x", "guidance": 4})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "guidance"
+    # "Use these settings" on the API's clip fills the form with its controls.
+    clip = Clip.objects.get(generation_id=_pk(done["id"]))
+    alice_client.force_login(clip.generation.requested_by)
+    url = reverse("prompt-form", args=[clip.project_id]) + f"?from_clip={clip.pk}"
+    html = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert '<option value="fast" selected>' in html
+
+
+def test_remix_keeps_or_replaces_guidance(api, alice_key, tiny_wan_settings, commit, run_worker):
+    api.key = alice_key
+    body = {"model": "wan", "size": "32x32", "seconds": "0.5", "steps": 2, "guidance": 7.5}
+    done = _made(api, commit, run_worker, **body)
+    assert done["status"] == "completed", done
+    with commit():
+        kept = api.post(f"/videos/{done['id']}/remix", {"prompt": "a castle"}).json()
+        changed = api.post(f"/videos/{done['id']}/remix", {"prompt": "a castle", "guidance": 3})
+    assert Generation.objects.get(pk=_pk(kept["id"])).recipe["guidance"] == 7.5
+    assert Generation.objects.get(pk=_pk(changed.json()["id"])).recipe["guidance"] == 3.0

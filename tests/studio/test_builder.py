@@ -9,11 +9,17 @@ from django.urls import reverse
 
 from generation.presets import EXAMPLES
 from generation.prompting import CAMERA_MOTIONS, STYLE_PRESETS, assemble_prompt
+from studio.jobs.jobs import run_generation
 from studio.jobs.models import Clip, Generation
+from studio.prompts.forms import builder_data
+from studio.prompts.services import prompt_submit
 from tests.conftest import png_bytes
 from tests.studio.test_prompt_form import post
 
 pytestmark = pytest.mark.django_db
+
+API_LIKE = {"engine": "animatic", "aspect_ratio": "1:1", "resolution": 64, "duration_s": 0.5,
+            "fps": 8}  # fmt: skip
 
 
 def preview(client, project, **params):
@@ -115,6 +121,42 @@ def test_variants_have_different_seeds_and_arrive_side_by_side(
     assert len({g.prompt_id for g in gens}) == 3
 
 
+def _jobs(html: str) -> str:
+    return html[
+        html.index('id="jobs"') : html.index('<div class="gallery-head">', html.index('id="jobs"'))
+    ]
+
+
+def test_variants_stay_side_by_side_after_a_reload(
+    alice, alice_client, alice_project, redis_conn, django_capture_on_commit_callbacks
+):
+    import django_rq
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(alice_client, alice_project, variants="3", seed="40")
+    assert 'class="error"' not in response.content.decode()
+    first, second, third = Generation.objects.order_by("recipe__seed")
+    # The first variant finishes (its job run here); the other two still wait.
+    django_rq.get_queue("default").empty()
+    run_generation(str(first.pk))
+    first.refresh_from_db()
+    assert first.status == "succeeded"
+    post(alice_client, alice_project, text="a single shot", variants="1")
+    prompt_submit(project=alice_project, user=alice, data={**API_LIKE, "text": "from the API"})
+
+    jobs = _jobs(
+        alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    )
+    groups = re.findall(r'<div class="variants variants-(\d)"', jobs)
+    assert groups == ["1", "3"]  # The single submit is newest; the API's run has no group.
+    three = jobs[jobs.index('class="variants variants-3"') :]
+    order = [three.index(f'id="generation-{g.pk}"') for g in (first, second, third)]
+    assert order == sorted(order)  # In the order they were made, as they arrived live.
+    assert f'id="clip-{first.clip.pk}"' in three  # The finished variant shows its clip.
+    api_card = Generation.objects.get(prompt__text="from the API")
+    assert jobs.index(f'id="generation-{api_card.pk}"') < jobs.index('class="variants')
+
+
 def test_random_variants_get_distinct_seeds(alice_client, alice_project, redis_conn):
     post(alice_client, alice_project, variants="4")
     assert len({g.recipe["seed"] for g in Generation.objects.all()}) == 4
@@ -154,6 +196,9 @@ def test_motion_amount_is_svds_motion_bucket(
                     resolution="64", fps="7", duration_s="0.5", style_preset="")  # fmt: skip
     assert 'class="error"' not in response.content.decode(), response.content.decode()
     assert Generation.objects.get().recipe["options"]["motion_bucket_id"] == 200
+    # The builder's script shows the field, with the engine's default, for SVD only.
+    engines = builder_data()["engines"]
+    assert (engines["svd"]["motion_amount"], engines["animatic"]["motion_amount"]) == (127, None)
 
 
 def test_form_bounds_come_from_the_engine(alice_client, alice_project, tiny_wan_settings):
