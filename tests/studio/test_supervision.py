@@ -73,7 +73,7 @@ def start(studio: Studio, log: Path) -> None:
         start_new_session=True,  # like a terminal: signals go to run.sh (supervisord) only
     )
     _until(studio.answers, 120, "the site")
-    _until(lambda: len(studio.pids()) == 4, 60, "all processes")  # redis, 2 workers, web
+    _until(lambda: len(studio.pids()) == 5, 60, "all processes")  # redis, 2 workers, 2 web
 
 
 def stop(studio: Studio) -> None:
@@ -93,6 +93,7 @@ def studio(tmp_path_factory):
     }
     env.update(
         HOST="127.0.0.1", PORT=str(port), STUDIO_VAR_DIR=str(var), STUDIO_WORKERS="2",
+        STUDIO_WEB_PROCESSES="2",
         STUDIO_ENGINES="animatic", STUDIO_API_RATE_LIMIT="0", STUDIO_API_POLL_AFTER_MS="200",
     )  # fmt: skip
     s = Studio(url=f"http://127.0.0.1:{port}", var=var, env=env)
@@ -130,10 +131,46 @@ def completes(client: openai.OpenAI, *, timeout: float = 90.0) -> str:
     return video.id
 
 
-def test_two_workers_and_a_job(studio, client):
+def test_two_workers_two_web_processes_and_a_job(studio, client):
     pids = studio.pids()
-    assert set(pids) == {"redis", "web", "worker:worker-0", "worker:worker-1"}
+    assert set(pids) == {"redis", "web:web-0", "web:web-1", "worker:worker-0", "worker:worker-1"}
     completes(client)
+
+
+def test_each_web_process_serves_the_port_alone(studio, client):
+    """Both daphne processes accept on the one port: with either stopped, the other serves
+    every request (pages and the API)."""
+    for down, up in (("web:web-0", "web:web-1"), ("web:web-1", "web:web-0")):
+        serving = studio.pids()[up]
+        assert "stopped" in studio.ctl("stop", down)
+        try:
+            assert all(studio.answers() for _ in range(20))
+            completes(client)
+            assert studio.pids()[up] == serving and down not in studio.pids()
+        finally:
+            studio.ctl("start", down)
+        _until(lambda: len(studio.pids()) == 5, 30, f"{down} to start again")
+
+
+def test_the_site_answers_while_a_killed_web_process_restarts(studio):
+    before = studio.pids()
+    os.kill(before["web:web-0"], signal.SIGKILL)
+    failures = 0
+    deadline = time.monotonic() + 30
+    while (now := studio.pids()).get("web:web-0") in (None, before["web:web-0"]):
+        assert time.monotonic() < deadline, "web-0 did not restart"
+        failures += not studio.answers()
+    assert failures == 0
+    assert now["web:web-1"] == before["web:web-1"]
+
+
+@pytest.mark.parametrize("setting", ["STUDIO_WORKERS", "STUDIO_WEB_PROCESSES"])
+def test_a_process_count_that_is_not_a_number_is_refused(studio, setting):
+    refused = subprocess.run(
+        [str(BASE / "scripts/run.sh")], cwd=BASE, env={**studio.env, setting: "0"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and f"{setting} must be a number >= 1" in refused.stderr
 
 
 def test_a_second_run_on_the_same_var_dir_refuses(studio):
@@ -142,15 +179,15 @@ def test_a_second_run_on_the_same_var_dir_refuses(studio):
         text=True, timeout=60,
     )  # fmt: skip
     assert second.returncode == 1 and "already running" in second.stderr
-    assert studio.answers() and len(studio.pids()) == 4
+    assert studio.answers() and len(studio.pids()) == 5
 
 
-@pytest.mark.parametrize("victim", ["worker:worker-0", "web", "redis"])
+@pytest.mark.parametrize("victim", ["worker:worker-0", "web:web-1", "redis"])
 def test_a_killed_process_comes_back_and_the_rest_kept_running(studio, client, victim):
     before = studio.pids()
     os.kill(before[victim], signal.SIGKILL)
     after = _until(
-        lambda: (p := studio.pids()) and len(p) == 4 and p[victim] != before[victim] and p,
+        lambda: (p := studio.pids()) and len(p) == 5 and p[victim] != before[victim] and p,
         30,
         f"{victim} to restart",
     )
