@@ -3,6 +3,7 @@ import collections
 import io
 import os
 import tempfile
+from typing import BinaryIO
 
 import django
 from django.conf import settings
@@ -12,14 +13,25 @@ from django.core.handlers.asgi import ASGIHandler
 BODY_MESSAGE_BYTES = 1 << 20
 
 
-def _daphne_keeps_form_bodies_on_disk() -> None:
-    """Stop daphne's Twisted request from parsing multipart bodies that Django parses anyway.
+def _upload_body_bytes() -> int:
+    """The longest body kept in memory: an upload at the limit and the form around it."""
+    return settings.STUDIO_MAX_UPLOAD_BYTES + (1 << 20)
+
+
+def _daphne_reads_bodies_into_memory() -> None:
+    """Have daphne's Twisted request keep an upload-sized body in memory, unparsed.
 
     Twisted's `Request` reads a whole multipart POST into memory and parses it with the
     `email` package (for `request.args`, which daphne never uses): one 50 MB upload cost
     the server 600 MB of memory. It takes `parsePOSTFormSubmission=False` to skip that;
     daphne does not pass it, so its request class is wrapped here, before the server
-    builds any request. Django then streams the body from daphne's spool file to disk.
+    builds any request.
+
+    Twisted also writes each body over 100 kB to a temporary file on the event loop, in
+    64 kB writes, and daphne then reads all of it back in one go (on the event loop too)
+    to queue it for the app: that disk round trip was most of the loop's time during
+    uploads. A body up to the upload limit is kept in memory instead (`ArrivingBody`),
+    which costs no more than before (daphne queued every body whole in memory anyway).
     """
     try:
         from daphne import http_protocol
@@ -41,10 +53,13 @@ def _daphne_keeps_form_bodies_on_disk() -> None:
             if self.server.request_buffer_size < BODY_MESSAGE_BYTES:
                 self.server.request_buffer_size = BODY_MESSAGE_BYTES
 
+        def gotLength(self, length):
+            if length is not None and 100_000 <= length <= _upload_body_bytes():
+                self.content = ArrivingBody(self.server.request_buffer_size)
+            else:  # Small (Twisted keeps it in memory), unknown or too big (a temp file).
+                super().gotLength(length)
+
     http_protocol.WebRequest = WebRequest  # type: ignore[misc]
-
-
-_daphne_keeps_form_bodies_on_disk()
 
 
 class BodyChunks(io.RawIOBase):
@@ -88,6 +103,85 @@ class BodyChunks(io.RawIOBase):
         super().close()
 
 
+class ArrivingBody(BodyChunks):
+    """A request body as Twisted receives it (its `content` file): kept in memory, joined
+    into pieces of the size daphne reads (so its reads copy nothing), each dropped once
+    read. Past `BODIES_IN_MEMORY` upload-sized bodies held at once in this process, a body
+    goes on in a temporary file, as Twisted would have written it, so that many slow
+    uploads arriving together do not hold all their bytes in memory.
+    """
+
+    BODIES_IN_MEMORY = 4
+    held = 0  # Bytes held by all of them (they all live on the server's event loop thread).
+
+    def __init__(self, piece_bytes: int):
+        super().__init__([])
+        self._piece_bytes = piece_bytes
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._held = 0
+        self._size = 0
+        self._spill: BinaryIO | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def _hold(self, n: int) -> None:
+        self._held += n
+        ArrivingBody.held += n
+
+    def write(self, data) -> int:
+        self._size += len(data)
+        if self._spill is None and (
+            ArrivingBody.held + len(data) > self.BODIES_IN_MEMORY * _upload_body_bytes()
+        ):
+            self._spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+            self._spill.writelines([*self._chunks, *self._pending])
+            self._chunks.clear()
+            self._pending, self._pending_bytes = [], 0
+            self._hold(-self._held)
+        if self._spill is not None:
+            return self._spill.write(data)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        self._hold(len(data))
+        if self._pending_bytes >= self._piece_bytes:
+            joined = b"".join(self._pending)
+            self._chunks.append(joined[: self._piece_bytes])
+            rest = joined[self._piece_bytes :]
+            self._pending, self._pending_bytes = ([rest] if rest else []), len(rest)
+        return len(data)
+
+    def tell(self) -> int:
+        """The body's length; Twisted asks once it has all of it, before any read."""
+        return self._size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Back to the start, which Twisted and daphne do before reading; only that."""
+        if (offset, whence) != (0, 0):
+            raise io.UnsupportedOperation("An arriving body is read once, from its start.")
+        if self._spill is not None:
+            return self._spill.seek(0)
+        if self._pending:
+            self._chunks.append(b"".join(self._pending))
+            self._pending, self._pending_bytes = [], 0
+        return 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self._spill is not None:
+            return self._spill.read(-1 if size is None else size)
+        data = super().read(size)
+        self._hold(-len(data))
+        return data
+
+    def close(self) -> None:
+        self._hold(-self._held)
+        self._pending = []
+        if self._spill is not None:
+            self._spill.close()
+        super().close()
+
+
 class StudioASGIHandler(ASGIHandler):
     """Django's ASGI handler, reading request bodies without copying them or stalling others.
 
@@ -105,7 +199,7 @@ class StudioASGIHandler(ASGIHandler):
 
     @property
     def memory_bytes(self) -> int:
-        return settings.STUDIO_MAX_UPLOAD_BYTES + (1 << 20)  # The form fields around it.
+        return _upload_body_bytes()
 
     async def read_body(self, receive):
         chunks: list[bytes] = []
@@ -139,6 +233,8 @@ class StudioASGIHandler(ASGIHandler):
         body_file.seek(0)
         return body_file
 
+
+_daphne_reads_bodies_into_memory()
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 django.setup(set_prefix=False)

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 from django.core.exceptions import RequestAborted
 
-from studio.asgi import BodyChunks, StudioASGIHandler
+from studio.asgi import ArrivingBody, BodyChunks, StudioASGIHandler
 
 CHUNK = b"x" * 8192
 
@@ -93,3 +93,44 @@ def test_a_body_kept_as_its_messages_reads_back_in_any_piece_size(size):
     assert b"".join(pieces) == data and body.read() == b""
     whole = BodyChunks([data[:10], data[10:]])
     assert whole.read(3) == data[:3] and whole.read() == data[3:]
+
+
+def _arrive(body: ArrivingBody, data: bytes, piece: int = 65_536) -> None:
+    for start in range(0, len(data), piece):  # As Twisted receives it, 64 kB at a time.
+        body.write(data[start : start + piece])
+
+
+def test_an_arriving_body_is_read_back_in_daphnes_pieces_and_then_let_go(settings):
+    settings.STUDIO_MAX_UPLOAD_BYTES = 3 << 20
+    data = bytes(range(256)) * (10_000 + 7)  # 2.4 MB, not a multiple of anything.
+    held = ArrivingBody.held
+    body = ArrivingBody(1 << 20)
+    _arrive(body, data)
+    assert body.tell() == len(data) and ArrivingBody.held == held + len(data)
+    body.seek(0, 0)
+    pieces = []
+    while True:
+        piece = body.read(1 << 20)
+        pieces.append(piece)
+        if len(piece) < 1 << 20:  # How daphne tells the last piece.
+            break
+    assert [len(p) for p in pieces] == [1 << 20, 1 << 20, len(data) - (2 << 20)]
+    assert b"".join(pieces) == data and ArrivingBody.held == held
+    body.close()
+    assert ArrivingBody.held == held and body.closed
+
+
+def test_arriving_bodies_past_the_memory_budget_go_to_disk(settings):
+    settings.STUDIO_MAX_UPLOAD_BYTES = 200_000
+    budget = ArrivingBody.BODIES_IN_MEMORY * (200_000 + (1 << 20))
+    held = ArrivingBody.held
+    first, second = ArrivingBody(1 << 20), ArrivingBody(1 << 20)
+    _arrive(first, b"a" * (budget - held - 1000))
+    _arrive(second, b"b" * 300_000)  # Over the budget with the first: on disk.
+    assert second._spill is not None and first._spill is None
+    assert ArrivingBody.held == budget - 1000
+    second.seek(0)
+    assert second.read() == b"b" * 300_000
+    second.close()
+    first.close()  # Unread (the client left): its memory is let go all the same.
+    assert ArrivingBody.held == held
