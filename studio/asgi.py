@@ -55,7 +55,7 @@ def _daphne_reads_bodies_into_memory() -> None:
 
         def gotLength(self, length):
             if length is not None and 100_000 <= length <= _upload_body_bytes():
-                self.content = ArrivingBody(self.server.request_buffer_size)
+                self.content = ArrivingBody(self.server.request_buffer_size, length)
             else:  # Small (Twisted keeps it in memory), unknown or too big (a temp file).
                 super().gotLength(length)
 
@@ -104,9 +104,9 @@ class BodyChunks(io.RawIOBase):
 
 
 class ArrivingBody(BodyChunks):
-    """A request body as Twisted receives it (its `content` file): kept in memory, joined
-    into pieces of the size daphne reads (so its reads copy nothing), each dropped once
-    read. Past `BODIES_IN_MEMORY` upload-sized bodies held at once in this process, a body
+    """A request body as Twisted receives it (its `content` file): kept in memory, copied
+    once into pieces of the size daphne reads (so its reads copy nothing), each dropped
+    once read. Past `BODIES_IN_MEMORY` upload-sized bodies held at once in this process, a body
     goes on in a temporary file, as Twisted would have written it, so that many slow
     uploads arriving together do not hold all their bytes in memory.
     """
@@ -114,11 +114,11 @@ class ArrivingBody(BodyChunks):
     BODIES_IN_MEMORY = 4
     held = 0  # Bytes held by all of them (they all live on the server's event loop thread).
 
-    def __init__(self, piece_bytes: int):
+    def __init__(self, piece_bytes: int, length: int | None = None):
         super().__init__([])
-        self._piece_bytes = piece_bytes
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        # The piece being filled: one buffer reused for every piece, each copied out once.
+        self._piece = bytearray(min(piece_bytes, length or piece_bytes))
+        self._filled = 0
         self._held = 0
         self._size = 0
         self._spill: BinaryIO | None = None
@@ -136,20 +136,24 @@ class ArrivingBody(BodyChunks):
             ArrivingBody.held + len(data) > self.BODIES_IN_MEMORY * _upload_body_bytes()
         ):
             self._spill = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-            self._spill.writelines([*self._chunks, *self._pending])
+            self._spill.writelines([*self._chunks, memoryview(self._piece)[: self._filled]])
             self._chunks.clear()
-            self._pending, self._pending_bytes = [], 0
+            self._piece, self._filled = bytearray(), 0
             self._hold(-self._held)
         if self._spill is not None:
             return self._spill.write(data)
-        self._pending.append(data)
-        self._pending_bytes += len(data)
+        if not self._piece:
+            raise io.UnsupportedOperation("An arriving body is written before it is read.")
         self._hold(len(data))
-        if self._pending_bytes >= self._piece_bytes:
-            joined = b"".join(self._pending)
-            self._chunks.append(joined[: self._piece_bytes])
-            rest = joined[self._piece_bytes :]
-            self._pending, self._pending_bytes = ([rest] if rest else []), len(rest)
+        view = memoryview(data)
+        while view:
+            n = min(len(view), len(self._piece) - self._filled)
+            self._piece[self._filled : self._filled + n] = view[:n]
+            self._filled += n
+            view = view[n:]
+            if self._filled == len(self._piece):
+                self._chunks.append(bytes(self._piece))
+                self._filled = 0
         return len(data)
 
     def tell(self) -> int:
@@ -162,9 +166,9 @@ class ArrivingBody(BodyChunks):
             raise io.UnsupportedOperation("An arriving body is read once, from its start.")
         if self._spill is not None:
             return self._spill.seek(0)
-        if self._pending:
-            self._chunks.append(b"".join(self._pending))
-            self._pending, self._pending_bytes = [], 0
+        if self._filled:
+            self._chunks.append(bytes(memoryview(self._piece)[: self._filled]))
+        self._piece, self._filled = bytearray(), 0
         return 0
 
     def read(self, size: int | None = -1) -> bytes:
@@ -176,7 +180,7 @@ class ArrivingBody(BodyChunks):
 
     def close(self) -> None:
         self._hold(-self._held)
-        self._pending = []
+        self._piece, self._filled = bytearray(), 0
         if self._spill is not None:
             self._spill.close()
         super().close()
