@@ -124,6 +124,15 @@ def status_kb(pids: list[int], field: str) -> int:
     return total
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of the processes so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peaks(pids: list[int]) -> None:
     for pid in pids:
         Path(f"/proc/{pid}/clear_refs").write_text("5")  # Reset VmHWM to VmRSS.
@@ -156,6 +165,11 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=4)
     parser.add_argument("--idle-calls", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--control",
+        help="Another studio, idle: its /login/ timed alongside, to tell what the machine's "
+        "load (the uploaders included) costs any server from what the uploads cost this one.",
+    )
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
     pids = args.pid or web_pids(args.var)
@@ -168,6 +182,11 @@ def main() -> None:
         for _ in range(10):
             get_ms(base, "/login/")
         idle = [get_ms(base, "/login/") for _ in range(args.idle_calls)]
+        control = args.control.rstrip("/") if args.control else None
+        control_idle = [
+            get_ms(control, "/login/") for _ in range(args.idle_calls if control else 0)
+        ]
+        control_busy: list[float] = []
 
         # One upload: the high-water mark it adds to the server's resident memory.
         time.sleep(1)
@@ -184,6 +203,7 @@ def main() -> None:
         busy: list[float] = []
         reset_peaks(pids)
         before_many = status_kb(pids, "VmRSS")
+        cpu = cpu_seconds(pids)
         with ProcessPoolExecutor(args.concurrent) as pool:
             for _ in range(args.rounds):
                 futures = [
@@ -191,9 +211,12 @@ def main() -> None:
                 ]
                 while not all(f.done() for f in futures):
                     busy.append(get_ms(base, "/login/"))
+                    if control:
+                        control_busy.append(get_ms(control, "/login/"))
                     time.sleep(0.02)
                 results += [f.result() for f in futures]
         peak_many = status_kb(pids, "VmHWM")
+        cpu = (cpu_seconds(pids) - cpu) / len(results)  # The /login/ calls' share is small.
 
     print(f"\none {args.mb} MB upload: HTTP {status} in {seconds:.2f} s")
     print(f"web processes: {len(pids)}; load average: {os.getloadavg()[0]:.2f} at the end")
@@ -201,6 +224,7 @@ def main() -> None:
     print(f"| server RSS before | {before / 1024:.0f} MB | |")
     print(f"| server peak RSS added by one upload | {added:.0f} MB | <= 64 MB |")
     print(f"| server RSS after | {after / 1024:.0f} MB | |")
+    print(f"| server CPU per upload (mean of {len(results)}) | {cpu * 1000:.0f} ms | |")
     print(
         f"| server peak RSS added by {args.concurrent} at once | "
         f"{(peak_many - before_many) / 1024:.0f} MB | |"
@@ -210,6 +234,12 @@ def main() -> None:
         f"| /login/ during {args.concurrent} uploads p50 / p95 ({len(busy)} calls) | "
         f"{statistics.median(busy):.1f} / {p95(busy):.1f} ms | <= {5 * p95(idle):.1f} ms |"
     )
+    if control:
+        print(
+            f"| control studio /login/ p50 / p95, idle; during the uploads | "
+            f"{statistics.median(control_idle):.1f} / {p95(control_idle):.1f} ms; "
+            f"{statistics.median(control_busy):.1f} / {p95(control_busy):.1f} ms | |"
+        )
     statuses = sorted({status for status, _ in results})
     slowest = max(seconds for _, seconds in results)
     print(f"| uploads | {len(results)}, HTTP {statuses}, slowest {slowest:.2f} s | |")
