@@ -183,9 +183,9 @@ def main() -> None:
             get_ms(base, "/login/")
         idle = [get_ms(base, "/login/") for _ in range(args.idle_calls)]
         control = args.control.rstrip("/") if args.control else None
-        control_idle = [
-            get_ms(control, "/login/") for _ in range(args.idle_calls if control else 0)
-        ]
+        control_idle: list[float] = []
+        if control:
+            control_idle = [get_ms(control, "/login/") for _ in range(args.idle_calls)]
         control_busy: list[float] = []
 
         # One upload: the high-water mark it adds to the server's resident memory.
