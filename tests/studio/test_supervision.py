@@ -2,6 +2,7 @@
 others keep serving, and SIGTERM still stops everything. The studio runs as `make run`
 runs it: its own Redis, SQLite and media under a temporary var directory."""
 
+import base64
 import os
 import signal
 import socket
@@ -196,6 +197,105 @@ def test_a_killed_process_comes_back_and_the_rest_kept_running(studio, client, v
     }
     _until(studio.answers, 30, "the site")
     completes(client)
+
+
+SESSION_AND_PROJECT = """
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from studio.jobs.models import Generation
+g = Generation.objects.select_related("requested_by").get(pk="{pk}")
+s = SessionStore()
+s[SESSION_KEY] = str(g.requested_by.pk)
+s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+s[HASH_SESSION_KEY] = g.requested_by.get_session_auth_hash()
+s.create()
+print(s.session_key, g.project_id)
+"""
+
+
+def _websocket(studio: Studio, path: str, session: str) -> socket.socket:
+    """A websocket opened by hand (the handshake, then raw frames): no client library."""
+    port = int(studio.url.rsplit(":", 1)[1])
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: {studio.url}\r\nCookie: sessionid={session}\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def _text_frame(sock: socket.socket) -> str:
+    """The next text frame the server sends (unmasked, unfragmented, as daphne sends)."""
+
+    def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            assert chunk, "the socket closed"
+            data += chunk
+        return data
+
+    while True:
+        first, second = exactly(2)
+        length = second & 0x7F
+        if length >= 126:
+            length = int.from_bytes(exactly(2 if length == 126 else 8), "big")
+        payload = exactly(length)
+        assert first & 0x0F != 8, f"closed: {payload!r}"
+        if first & 0x0F == 1:
+            return payload.decode()
+
+
+def _server_pid(studio: Studio, sock: socket.socket) -> int:
+    """The web process holding the server end of a connection (from /proc/net/tcp)."""
+    port, client_port = int(studio.url.rsplit(":", 1)[1]), sock.getsockname()[1]
+    inode = next(
+        fields[9]
+        for fields in map(str.split, Path("/proc/net/tcp").read_text().splitlines()[1:])
+        if int(fields[1].split(":")[1], 16) == port
+        and int(fields[2].split(":")[1], 16) == client_port
+    )
+    return next(
+        pid
+        for name, pid in studio.pids().items()
+        if name.startswith("web:")
+        and any(os.readlink(fd) == f"socket:[{inode}]" for fd in Path(f"/proc/{pid}/fd").iterdir())
+    )
+
+
+def test_progress_reaches_sockets_on_either_web_process(studio, client):
+    """A socket held by each daphne process gets a job's progress (through Redis)."""
+    job = client.videos.create(prompt="a kite", model="animatic", seconds="1", size="128x96")
+    session, project = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c",
+         SESSION_AND_PROJECT.format(pk=job.id.removeprefix("video_"))],
+        cwd=BASE, env={**studio.env, "SECRET_KEY_FILE": str(studio.var / "secret_key")},
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()[-1].split()  # fmt: skip
+    path = f"/ws/projects/{project}/"
+    studio.ctl("stop", "web:web-0")
+    on_web_1 = _websocket(studio, path, session)  # web-1 alone accepts.
+    studio.ctl("start", "web:web-0")
+    _until(lambda: len(studio.pids()) == 5, 30, "web-0 to start again")
+    web_1 = studio.pids()["web:web-1"]
+    os.kill(web_1, signal.SIGSTOP)  # Frozen: web-0 accepts the next socket.
+    try:
+        on_web_0 = _websocket(studio, path, session)
+    finally:
+        os.kill(web_1, signal.SIGCONT)
+    pids = studio.pids()
+    assert _server_pid(studio, on_web_0) == pids["web:web-0"]
+    assert _server_pid(studio, on_web_1) == pids["web:web-1"]
+    with on_web_0, on_web_1:
+        completes(client)
+        for sock in (on_web_0, on_web_1):
+            assert "<" in _text_frame(sock)  # A progress card's HTML.
 
 
 def test_a_job_survives_its_worker_being_killed(studio, client):
