@@ -261,12 +261,18 @@ def _server_pid(studio: Studio, sock: socket.socket) -> int:
         if int(fields[1].split(":")[1], 16) == port
         and int(fields[2].split(":")[1], 16) == client_port
     )
-    return next(
-        pid
-        for name, pid in studio.pids().items()
-        if name.startswith("web:")
-        and any(os.readlink(fd) == f"socket:[{inode}]" for fd in Path(f"/proc/{pid}/fd").iterdir())
-    )
+
+    def holds(pid: int) -> bool:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) == f"socket:[{inode}]":
+                    return True
+            except FileNotFoundError:  # Closed meanwhile.
+                pass
+        return False
+
+    webs = [pid for name, pid in studio.pids().items() if name.startswith("web:")]
+    return next(pid for pid in webs if holds(pid))
 
 
 def test_progress_reaches_sockets_on_either_web_process(studio, client):
