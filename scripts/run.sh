@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run the studio: Redis (unless REDIS_URL is set), STUDIO_WORKERS RQ workers (default 1) and
 # STUDIO_WEB_PROCESSES ASGI server processes (default 2) on one port, supervised by
-# supervisord in the foreground. A process that dies is
-# restarted at once while the others keep serving; Ctrl-C (or SIGTERM) stops everything.
+# supervisord in the foreground. A process that dies is restarted at once while the
+# others keep serving; Ctrl-C (or SIGTERM) stops everything.
 # `supervisorctl -c "$STUDIO_VAR_DIR/supervisord.conf" status` shows the processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,10 +101,11 @@ stopwaitsecs=$((${STUDIO_STOP_GRACE:-2} + 10))
 $common
 
 ; STUDIO_WEB_PROCESSES daphne processes accept on one listening socket that supervisord
-; opens and hands each as fd 0 (the layout of the Channels deployment docs): a big upload
-; keeps one process's event loop and GIL busy while another serves the other requests,
-; and one that dies is restarted while the others go on serving. Websockets and the
-; channel layer work across processes (Redis).
+; opens and hands each as fd 0 (the layout of the Channels deployment docs): a process
+; busy taking in big uploads is slow to accept, so another takes the other requests; one
+; that dies is restarted while the others go on serving. Websockets and the
+; channel layer work across processes (Redis). The socket is IPv4 (supervisord's): HOST
+; is an IPv4 address or a name for one.
 [fcgi-program:web]
 socket=tcp://$(q "$HOST"):$PORT
 command="$(q "$PY")" -m daphne --fd 0 studio.asgi:application
