@@ -106,9 +106,9 @@ class BodyChunks(io.RawIOBase):
 class ArrivingBody(BodyChunks):
     """A request body as Twisted receives it (its `content` file): kept in memory, copied
     once into pieces of the size daphne reads (so its reads copy nothing), each dropped
-    once read. Past `BODIES_IN_MEMORY` upload-sized bodies held at once in this process, a body
-    goes on in a temporary file, as Twisted would have written it, so that many slow
-    uploads arriving together do not hold all their bytes in memory.
+    once read. Past `BODIES_IN_MEMORY` upload-sized bodies held at once in this process,
+    a body goes on in a temporary file, as Twisted would have written it, so that many
+    slow uploads arriving together do not hold all their bytes in memory.
     """
 
     BODIES_IN_MEMORY = 4
@@ -192,10 +192,10 @@ class StudioASGIHandler(ASGIHandler):
     daphne has the whole body before it calls the app and queues all of it at once, in
     1 MB messages. Django's own `read_body` copies every message into a spool file on the
     event loop without yielding: four 50 MB uploads kept `/login/` waiting half a second.
-    Here a body up to `MEMORY_BYTES` (a little over the upload limit) is handed to Django
+    Here a body up to `memory_bytes` (a little over the upload limit) is handed to Django
     as those very messages, yielding to other requests between them: no spool file
-    written and read back, which was a third of an upload's CPU before Django's multipart
-    parser. A longer body (or a server that streams one in slowly) goes to a spool file
+    written to disk and read back before Django's multipart parser writes the upload's
+    own file. A longer body (or a server that streams one in slowly) goes to a spool file
     written from a thread, in 1 MB writes, the loop serving others meanwhile.
     """
 
