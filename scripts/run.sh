@@ -43,6 +43,15 @@ if [ -z "${REDIS_URL:-}" ]; then
   export REDIS_URL="unix://$sock?db=0"
 fi
 
+# Uploads being received are written under var/ (not the system's /tmp, often another
+# filesystem, as in the container), so storing one in media is a rename, not a copy.
+# Only a killed web process leaves any behind: cleared at each start.
+if [ -z "${FILE_UPLOAD_TEMP_DIR:-}" ]; then
+  rm -rf "$VAR/tmp/uploads"
+  mkdir -p "$VAR/tmp/uploads"
+  export FILE_UPLOAD_TEMP_DIR="$VAR/tmp/uploads"
+fi
+
 "$PY" manage.py migrate --no-input -v0
 "$PY" manage.py collectstatic --no-input -v0
 

@@ -90,7 +90,15 @@ def studio(tmp_path_factory):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("REDIS_URL", "DATABASE_URL", "MEDIA_ROOT", "SECRET_KEY", "SECRET_KEY_FILE")
+        if k
+        not in (
+            "REDIS_URL",
+            "DATABASE_URL",
+            "MEDIA_ROOT",
+            "SECRET_KEY",
+            "SECRET_KEY_FILE",
+            "FILE_UPLOAD_TEMP_DIR",
+        )
     }
     env.update(
         HOST="127.0.0.1", PORT=str(port), STUDIO_VAR_DIR=str(var), STUDIO_WORKERS="2",
@@ -136,6 +144,17 @@ def test_two_workers_two_web_processes_and_a_job(studio, client):
     pids = studio.pids()
     assert set(pids) == {"redis", "web:web-0", "web:web-1", "worker:worker-0", "worker:worker-1"}
     completes(client)
+
+
+def test_uploads_are_received_on_media_s_filesystem(studio):
+    """Django writes an upload being received under var/, where media is: storing it is a
+    rename, not a second copy (the system's /tmp is often another filesystem)."""
+    uploads = studio.var / "tmp" / "uploads"
+    assert uploads.is_dir()
+    for name, pid in studio.pids().items():
+        if name.startswith("web:"):
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"FILE_UPLOAD_TEMP_DIR={uploads}".encode() in environ
 
 
 def test_each_web_process_serves_the_port_alone(studio, client):
