@@ -2,13 +2,14 @@
 
     STUDIO_VAR_DIR=/tmp/bench-var PORT=8111 scripts/run.sh &
     KEY=$(STUDIO_VAR_DIR=/tmp/bench-var .venv/bin/python manage.py create_api_key bench --create-user)
-    .venv/bin/python bench/uploads.py http://127.0.0.1:8111 "$KEY" --pid $(pgrep -f "daphne.*-p 8111")
+    .venv/bin/python bench/uploads.py http://127.0.0.1:8111 "$KEY" --var /tmp/bench-var
 
 Sends a 50 MB video (a tiny real MP4 with a 50 MB `free` box, so it probes as a video)
 to POST /v1/videos/edits, streaming it from disk, and prints:
 
-- the server's peak RSS added by one upload (its high-water mark, reset through
-  /proc/PID/clear_refs before the upload, minus its RSS then); goal <= 64 MB;
+- the server's peak RSS added by one upload (each web process's high-water mark, reset
+  through /proc/PID/clear_refs before the upload, minus its RSS then, summed over the
+  processes); goal <= 64 MB;
 - `/login/` p50/p95 idle, then while 4 such uploads run at once; goal p95 <= 5x idle.
 
 The edit itself is refused after the upload is stored and probed when no engine here can
@@ -17,8 +18,10 @@ restyle (the default animatic-only studio), which is fine: the cost measured is 
 
 import argparse
 import http.client
+import os
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,24 +115,65 @@ def p95(ms: list[float]) -> float:
     return ms[min(len(ms) - 1, int(0.95 * len(ms)))]
 
 
-def status_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
+def status_kb(pids: list[int], field: str) -> int:
+    """A /proc/PID/status figure in kB, summed over the processes."""
+    total = 0
+    for pid in pids:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        total += next(int(line.split()[1]) for line in lines if line.startswith(field + ":"))
+    return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of the processes so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def reset_peaks(pids: list[int]) -> None:
+    for pid in pids:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # Reset VmHWM to VmRSS.
+
+
+def web_pids(var: Path) -> list[int]:
+    """The PIDs of the web processes that scripts/run.sh's supervisord runs."""
+    ctl = Path(sys.executable).parent / "supervisorctl"
+    status = subprocess.run(
+        [str(ctl), "-c", str(var / "supervisord.conf"), "status"],
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return [
+        int(words[3].rstrip(","))
+        for words in map(str.split, status.splitlines())
+        if len(words) > 3 and words[0].startswith("web") and words[1] == "RUNNING"
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("base_url")
     parser.add_argument("key")
-    parser.add_argument("--pid", type=int, required=True, help="The daphne process.")
+    server = parser.add_mutually_exclusive_group(required=True)
+    server.add_argument("--pid", type=int, nargs="+", help="The web server's processes.")
+    server.add_argument(
+        "--var", type=Path, help="scripts/run.sh's STUDIO_VAR_DIR: its web processes."
+    )
     parser.add_argument("--mb", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=4)
     parser.add_argument("--idle-calls", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--control",
+        help="Another studio, idle: its /login/ timed alongside, to tell what the machine's "
+        "load (the uploaders included) costs any server from what the uploads cost this one.",
+    )
     args = parser.parse_args()
     base = args.base_url.rstrip("/")
+    pids = args.pid or web_pids(args.var)
+    assert pids, "no web process found"
 
     with tempfile.TemporaryDirectory() as tmp:
         path = make_upload(Path(tmp), args.mb)
@@ -138,22 +182,28 @@ def main() -> None:
         for _ in range(10):
             get_ms(base, "/login/")
         idle = [get_ms(base, "/login/") for _ in range(args.idle_calls)]
+        control = args.control.rstrip("/") if args.control else None
+        control_idle: list[float] = []
+        if control:
+            control_idle = [get_ms(control, "/login/") for _ in range(args.idle_calls)]
+        control_busy: list[float] = []
 
         # One upload: the high-water mark it adds to the server's resident memory.
         time.sleep(1)
-        Path(f"/proc/{args.pid}/clear_refs").write_text("5")  # Reset VmHWM to VmRSS.
-        before = status_kb(args.pid, "VmRSS")
+        reset_peaks(pids)
+        before = status_kb(pids, "VmRSS")
         status, seconds = upload(base, args.key, path)
-        peak = status_kb(args.pid, "VmHWM")
-        after = status_kb(args.pid, "VmRSS")
+        peak = status_kb(pids, "VmHWM")
+        after = status_kb(pids, "VmRSS")
         added = (peak - before) / 1024
 
         # Several at once, from other processes (so this one's timings do not wait for the
         # uploaders' GIL), and /login/ meanwhile; `--rounds` times for enough samples.
         results: list[tuple[int, float]] = []
         busy: list[float] = []
-        Path(f"/proc/{args.pid}/clear_refs").write_text("5")
-        before_many = status_kb(args.pid, "VmRSS")
+        reset_peaks(pids)
+        before_many = status_kb(pids, "VmRSS")
+        cpu = cpu_seconds(pids)
         with ProcessPoolExecutor(args.concurrent) as pool:
             for _ in range(args.rounds):
                 futures = [
@@ -161,15 +211,20 @@ def main() -> None:
                 ]
                 while not all(f.done() for f in futures):
                     busy.append(get_ms(base, "/login/"))
+                    if control:
+                        control_busy.append(get_ms(control, "/login/"))
                     time.sleep(0.02)
                 results += [f.result() for f in futures]
-        peak_many = status_kb(args.pid, "VmHWM")
+        peak_many = status_kb(pids, "VmHWM")
+        cpu = (cpu_seconds(pids) - cpu) / len(results)  # The /login/ calls' share is small.
 
     print(f"\none {args.mb} MB upload: HTTP {status} in {seconds:.2f} s")
+    print(f"web processes: {len(pids)}; load average: {os.getloadavg()[0]:.2f} at the end")
     print("| measure | value | goal |\n|---|---|---|")
     print(f"| server RSS before | {before / 1024:.0f} MB | |")
     print(f"| server peak RSS added by one upload | {added:.0f} MB | <= 64 MB |")
     print(f"| server RSS after | {after / 1024:.0f} MB | |")
+    print(f"| server CPU per upload (mean of {len(results)}) | {cpu * 1000:.0f} ms | |")
     print(
         f"| server peak RSS added by {args.concurrent} at once | "
         f"{(peak_many - before_many) / 1024:.0f} MB | |"
@@ -179,6 +234,12 @@ def main() -> None:
         f"| /login/ during {args.concurrent} uploads p50 / p95 ({len(busy)} calls) | "
         f"{statistics.median(busy):.1f} / {p95(busy):.1f} ms | <= {5 * p95(idle):.1f} ms |"
     )
+    if control:
+        print(
+            f"| control studio /login/ p50 / p95, idle; during the uploads | "
+            f"{statistics.median(control_idle):.1f} / {p95(control_idle):.1f} ms; "
+            f"{statistics.median(control_busy):.1f} / {p95(control_busy):.1f} ms | |"
+        )
     statuses = sorted({status for status, _ in results})
     slowest = max(seconds for _, seconds in results)
     print(f"| uploads | {len(results)}, HTTP {statuses}, slowest {slowest:.2f} s | |")

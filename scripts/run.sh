@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Run the studio: Redis (unless REDIS_URL is set), STUDIO_WORKERS RQ workers (default 1) and
-# the ASGI server, supervised by supervisord in the foreground. A process that dies is
-# restarted at once while the others keep serving; Ctrl-C (or SIGTERM) stops everything.
+# STUDIO_WEB_PROCESSES ASGI server processes (default 2) on one port, supervised by
+# supervisord in the foreground. A process that dies is restarted at once while the
+# others keep serving; Ctrl-C (or SIGTERM) stops everything.
 # `supervisorctl -c "$STUDIO_VAR_DIR/supervisord.conf" status` shows the processes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 WORKERS="${STUDIO_WORKERS:-1}"
+WEB="${STUDIO_WEB_PROCESSES:-2}"
 VAR="${STUDIO_VAR_DIR:-$PWD/var}"
 case "$WORKERS" in '' | *[!0-9]* | 0) echo "STUDIO_WORKERS must be a number >= 1" >&2; exit 2 ;; esac
+case "$WEB" in '' | *[!0-9]* | 0) echo "STUDIO_WEB_PROCESSES must be a number >= 1" >&2; exit 2 ;; esac
 # With N workers one team may use all N at once (fair share still puts other teams first in line).
 export STUDIO_FAIR_SHARE_SLOTS="${STUDIO_FAIR_SHARE_SLOTS:-$WORKERS}"
 mkdir -p "$VAR/redis" "$VAR/media" "$VAR/models" "$VAR/logs"
@@ -38,6 +41,15 @@ if [ -z "${REDIS_URL:-}" ]; then
     redis_program=1
   fi
   export REDIS_URL="unix://$sock?db=0"
+fi
+
+# Uploads being received are written under var/ (not the system's /tmp, often another
+# filesystem, as in the container), so storing one in media is a rename, not a copy.
+# Only a killed web process leaves any behind: cleared at each start.
+if [ -z "${FILE_UPLOAD_TEMP_DIR:-}" ]; then
+  rm -rf "$VAR/tmp/uploads"
+  mkdir -p "$VAR/tmp/uploads"
+  export FILE_UPLOAD_TEMP_DIR="$VAR/tmp/uploads"
 fi
 
 "$PY" manage.py migrate --no-input -v0
@@ -97,8 +109,17 @@ priority=20
 stopwaitsecs=$((${STUDIO_STOP_GRACE:-2} + 10))
 $common
 
-[program:web]
-command="$(q "$PY")" -m daphne -b "$(q "$HOST")" -p $PORT studio.asgi:application
+; STUDIO_WEB_PROCESSES daphne processes accept on one listening socket that supervisord
+; opens and hands each as fd 0 (the layout of the Channels deployment docs): a process
+; busy taking in big uploads is slow to accept, so another takes the other requests; one
+; that dies is restarted while the others go on serving. Websockets and the
+; channel layer work across processes (Redis). The socket is IPv4 (supervisord's): HOST
+; is an IPv4 address or a name for one.
+[fcgi-program:web]
+socket=tcp://$(q "$HOST"):$PORT
+command="$(q "$PY")" -m daphne --fd 0 studio.asgi:application
+process_name=web-%(process_num)d
+numprocs=$WEB
 priority=30
 stopwaitsecs=10
 $common

@@ -211,6 +211,9 @@ STUDIO_S3_REDIRECT = env_bool("STUDIO_S3_REDIRECT", False)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Uploads above 2.5 MB (Django's default) stream to a temporary file, never into memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Where those temporary files go (the system's by default). On media's filesystem, as
+# `make run` puts them (under var/), storing an upload is a rename instead of a copy.
+FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")

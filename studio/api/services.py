@@ -240,28 +240,26 @@ def video_remix(*, caller: Caller, source: Generation, body: RemixVideo) -> Gene
         raise error from None
 
 
-def _stored_upload(upload, project: Project) -> tuple[str, str]:
+def _stored_upload(upload, project: Project) -> str:
     """Keep an uploaded source video in media storage, where the worker can read it.
 
-    Return its storage name and SHA-256, which tells a re-uploaded clip of ours from
-    other files.
+    Return its storage name. Django has the upload on disk already: local storage moves
+    that file, nothing here reads it again.
     """
     if upload.size > settings.STUDIO_MAX_UPLOAD_BYTES:
         mb = settings.STUDIO_MAX_UPLOAD_BYTES // (1024 * 1024)
         raise ApiError(413, f"The video is larger than {mb} MB.", param="video")
     suffix = Path(upload.name or "").suffix.lower()[:8] or ".mp4"
-    digest = hashlib.sha256()
-    for chunk in upload.chunks(1 << 20):
-        digest.update(chunk)
-    upload.seek(0)
-    name = default_storage.save(f"inputs/api/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
-    return name, digest.hexdigest()
+    return default_storage.save(f"inputs/api/{project.pk}/{uuid.uuid4().hex}{suffix}", upload)
 
 
-def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | None:
-    """The caller's own clip when the upload is that clip's file, byte for byte (lineage kept).
+def _clip_of_upload(caller: Caller, source: SourceVideo, name: str) -> Clip | None:
+    """The caller's own clip when the upload (stored as `name`) is that clip's file, byte for
+    byte (lineage kept).
 
-    Our MP4s carry their generation id in the recipe tags; the digest proves it is unchanged.
+    Our MP4s carry their generation id in the recipe tags; the same size and SHA-256 prove
+    the file unchanged. Only such an upload is hashed: any other is not read again here
+    (hashing each 50 MB upload in the request was CPU that other requests waited for).
     """
     try:
         generation_id = uuid.UUID(str(source.recipe.get("generation_id")))
@@ -273,8 +271,12 @@ def _clip_of_upload(caller: Caller, source: SourceVideo, sha256: str) -> Clip | 
         .filter(generation_id=generation_id, project__in=caller.projects())
         .first()
     )
+    if clip is None:
+        return None
     try:
-        return clip if clip is not None and media.sha256(clip.file.name) == sha256 else None
+        if clip.file.size != default_storage.size(name):
+            return None
+        return clip if media.sha256(clip.file.name) == media.sha256(name) else None
     except OSError:
         return None
 
@@ -288,7 +290,7 @@ def _derive(*, caller: Caller, body: DeriveVideo, mode: str, **options) -> Gener
         return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
     upload = body.upload
     project = caller_project(caller, body.project_id)
-    name, sha256 = _stored_upload(upload, project)
+    name = _stored_upload(upload, project)
     keep = False
     try:
         try:
@@ -296,7 +298,7 @@ def _derive(*, caller: Caller, body: DeriveVideo, mode: str, **options) -> Gener
         except GenerationError as e:
             message = e.message.replace(Path(name).name, upload.name or "The upload")
             raise ApiError(400, message, param="video") from None
-        clip = _clip_of_upload(caller, target, sha256)
+        clip = _clip_of_upload(caller, target, name)
         if clip is not None:
             return _derive_from(clip, caller=caller, model=model, mode=mode, **options)
         generation = _derive_from(

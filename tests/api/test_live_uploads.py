@@ -89,3 +89,42 @@ def test_a_video_upload_reaches_the_studio_through_daphne(live_url, alice_key, t
     # The upload was read and probed: only then does the studio find no engine that restyles.
     assert response.status == 400, data
     assert json.loads(data)["error"]["param"] == "model", data
+
+
+def test_a_big_upload_reaches_the_studio_through_daphne_in_memory(live_url, alice_key, tmp_path):
+    """Past Twisted's 100 kB, daphne keeps the body in memory (studio/asgi.py ArrivingBody)
+    and hands it on in 1 MB pieces: 6.3 MB, not a multiple of them, arrives whole."""
+    clip = tmp_path / "big.mp4"
+    video.encode_mp4(np.full((5, 32, 48, 3), 90, np.uint8), 8, clip)
+    pad = 6_300_000
+    with clip.open("ab") as f:  # A `free` box: still a valid MP4, now 6.3 MB.
+        f.write(pad.to_bytes(4, "big") + b"free" + np.random.default_rng(0).bytes(pad - 8))
+    body, content_type = _multipart({"prompt": "as ink"}, {"video": ("big.mp4", clip.read_bytes())})
+    response, data = _post(
+        live_url,
+        "/v1/videos/edits",
+        body,
+        {"Authorization": f"Bearer {alice_key}", "Content-Type": content_type},
+    )
+    assert response.status == 400, data
+    assert json.loads(data)["error"]["param"] == "model", data
+    # And a body cut short (the client says more than it sends, then leaves) is no 500.
+    truncated = body[: len(body) // 2]
+    parts = urlsplit(live_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    conn.putrequest("POST", "/v1/videos/edits")
+    for name, value in {
+        "Authorization": f"Bearer {alice_key}",
+        "Content-Type": content_type,
+        "Content-Length": str(len(body)),
+    }.items():
+        conn.putheader(name, value)
+    conn.endheaders(truncated)
+    conn.close()
+    response, data = _post(
+        live_url,
+        "/v1/videos/edits",
+        body,
+        {"Authorization": f"Bearer {alice_key}", "Content-Type": content_type},
+    )
+    assert response.status == 400 and json.loads(data)["error"]["param"] == "model", data

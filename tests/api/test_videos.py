@@ -1,6 +1,7 @@
 """The /v1 API through Django's test client, with the real Redis and an in-process worker."""
 
 import base64
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -590,6 +591,42 @@ def test_upload_tags_are_untrusted(api, alice_key, tiny_wan_settings, commit, tm
         )
     assert response.status_code == 200, response.json()
     assert Generation.objects.get().recipe["seed"] == 0
+
+
+def test_an_upload_not_of_ours_is_not_read_again_to_hash_it(
+    api, alice_key, tiny_wan_settings, commit, tmp_path, monkeypatch
+):
+    """Only an upload tagged as one of the caller's clips is hashed (to prove it unchanged):
+    hashing every upload in the request was CPU that other requests waited for."""
+    tiny_wan_settings.MEDIA_ROOT = str(tmp_path / "media")
+    path = tmp_path / "theirs.mp4"
+    video.encode_mp4(np.full((9, 32, 32, 3), 90, np.uint8), 16, path)
+    with path.open("ab") as f:  # A `free` box: 1 MB more of a still valid MP4.
+        f.write((1 << 20).to_bytes(4, "big") + b"free" + bytes((1 << 20) - 8))
+    hashed = []
+    sha256 = hashlib.sha256
+
+    class CountingSha256:
+        def __init__(self, data=b"", **kwargs):
+            self.digest = sha256(data, **kwargs)
+            hashed.append(memoryview(data).nbytes)
+
+        def update(self, data):
+            hashed.append(memoryview(data).nbytes)
+            self.digest.update(data)
+
+        def hexdigest(self):
+            return self.digest.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", CountingSha256)
+    upload = io.BytesIO(path.read_bytes())
+    upload.name = "theirs.mp4"
+    with commit():
+        response = api.post_form(
+            "/videos/edits", {"video": upload, "prompt": "ink wash"}, key=alice_key
+        )
+    assert response.status_code == 200, response.json()
+    assert hashed and sum(hashed) < 1 << 20  # The key's digest, not the video's.
 
 
 def test_an_unreadable_upload_is_named_as_the_user_named_it(api, alice_key, tiny_wan_settings):

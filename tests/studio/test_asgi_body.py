@@ -1,11 +1,12 @@
-"""The ASGI handler spools request bodies to disk and lets other requests run meanwhile."""
+"""The ASGI handler reads request bodies without copying them (spooling to disk past the
+upload limit) and lets other requests run meanwhile."""
 
 import asyncio
 
 import pytest
 from django.core.exceptions import RequestAborted
 
-from studio.asgi import StudioASGIHandler
+from studio.asgi import ArrivingBody, BodyChunks, StudioASGIHandler
 
 CHUNK = b"x" * 8192
 
@@ -61,3 +62,75 @@ def test_an_empty_body_and_a_disconnect():
                 ticks,
             )
         )
+
+
+def test_a_body_over_the_upload_limit_is_spooled_to_disk(settings):
+    settings.STUDIO_MAX_UPLOAD_BYTES = 100_000
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 50_000
+    n = 400  # 3.2 MB: over the limit and its 1 MB margin for the form's other fields.
+    body_file = asyncio.run(StudioASGIHandler().read_body(_queue_get(_body(n))))
+    with body_file:
+        assert not isinstance(body_file, BodyChunks) and body_file._rolled  # On disk.
+        assert body_file.read() == CHUNK * n
+
+
+def _queue_get(messages):
+    queue: asyncio.Queue = asyncio.Queue()
+    for m in messages:
+        queue.put_nowait(m)
+    return queue.get
+
+
+@pytest.mark.parametrize("size", [1, 1000, 8192, 10_000, 65_536, 1 << 20])
+def test_a_body_kept_as_its_messages_reads_back_in_any_piece_size(size):
+    data = bytes(range(256)) * 400  # 102,400 bytes, in messages of uneven sizes.
+    cuts = [0, 1, 8192, 8193, 50_000, 102_399, 102_400]
+    body = BodyChunks([data[a:b] for a, b in zip(cuts, cuts[1:], strict=False)])
+    pieces = []
+    while piece := body.read(size):
+        assert len(piece) <= size
+        pieces.append(piece)
+    assert b"".join(pieces) == data and body.read() == b""
+    whole = BodyChunks([data[:10], data[10:]])
+    assert whole.read(3) == data[:3] and whole.read() == data[3:]
+
+
+def _arrive(body: ArrivingBody, data: bytes, piece: int = 65_536) -> None:
+    for start in range(0, len(data), piece):  # As Twisted receives it, 64 kB at a time.
+        body.write(data[start : start + piece])
+
+
+def test_an_arriving_body_is_read_back_in_daphnes_pieces_and_then_let_go(settings):
+    settings.STUDIO_MAX_UPLOAD_BYTES = 3 << 20
+    data = bytes(range(256)) * (10_000 + 7)  # 2.4 MB, not a multiple of anything.
+    held = ArrivingBody.held
+    body = ArrivingBody(1 << 20)
+    _arrive(body, data)
+    assert body.tell() == len(data) and ArrivingBody.held == held + len(data)
+    body.seek(0, 0)
+    pieces = []
+    while True:
+        piece = body.read(1 << 20)
+        pieces.append(piece)
+        if len(piece) < 1 << 20:  # How daphne tells the last piece.
+            break
+    assert [len(p) for p in pieces] == [1 << 20, 1 << 20, len(data) - (2 << 20)]
+    assert b"".join(pieces) == data and ArrivingBody.held == held
+    body.close()
+    assert ArrivingBody.held == held and body.closed
+
+
+def test_arriving_bodies_past_the_memory_budget_go_to_disk(settings):
+    settings.STUDIO_MAX_UPLOAD_BYTES = 200_000
+    budget = ArrivingBody.BODIES_IN_MEMORY * (200_000 + (1 << 20))
+    held = ArrivingBody.held
+    first, second = ArrivingBody(1 << 20), ArrivingBody(1 << 20)
+    _arrive(first, b"a" * (budget - held - 1000))
+    _arrive(second, b"b" * 300_000)  # Over the budget with the first: on disk.
+    assert second._spill is not None and first._spill is None
+    assert ArrivingBody.held == budget - 1000
+    second.seek(0)
+    assert second.read() == b"b" * 300_000
+    second.close()
+    first.close()  # Unread (the client left): its memory is let go all the same.
+    assert ArrivingBody.held == held
