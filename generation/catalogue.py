@@ -251,7 +251,7 @@ for _version, _hub in (
             ),
         )
     )
-for _name, _label, _hub, _modes, _transformer, _licence in (
+for _name, _label, _hub, _cog_modes, _transformer, _licence in (
     ("cogvideox-2b", "CogVideoX 2B", "THUDM/CogVideoX-2b", {T2V, V2V}, 1.69e9, "Apache-2.0"),
     ("cogvideox-5b", "CogVideoX 5B", "THUDM/CogVideoX-5b", {T2V, V2V}, 5.57e9, "CogVideoX"),
     ("cogvideox-5b-i2v", "CogVideoX 5B image-to-video", "THUDM/CogVideoX-5b-I2V", {I2V},
@@ -264,7 +264,7 @@ for _name, _label, _hub, _modes, _transformer, _licence in (
             family="cogvideox",
             hub_id=_hub,
             revision="main",
-            modes=frozenset(_modes),
+            modes=frozenset(_cog_modes),
             native_size=(720, 480),
             native_frames=49,
             native_fps=8,

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "studio.keys",
     "studio.moderation",
     "studio.storyboards",
+    "studio.machine",
 ]
 
 MIDDLEWARE = [

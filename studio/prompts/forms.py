@@ -1,3 +1,4 @@
+import functools
 from dataclasses import asdict
 
 from django import forms
@@ -18,7 +19,7 @@ from generation.prompting import (
     assemble_prompt,
 )
 from generation.spec import GenerationError
-from studio.jobs.engines import PROMPT_MODES, EngineInfo, available_engines
+from studio.jobs.engines import PROMPT_MODES, EngineInfo, available_engines, missing_engines
 from studio.jobs.models import Prompt
 from studio.jobs.recipes import add_form_error, build_request
 from studio.prompts.validators import validate_image_upload
@@ -190,6 +191,11 @@ class PromptForm(forms.ModelForm):
         self.resolutions = RESOLUTIONS
         if self.engine_info:
             self._apply_limits(self.engine_info)
+
+    @functools.cached_property
+    def other_engines(self):
+        """Engines that would take prompts but cannot run here, each with the reason."""
+        return missing_engines(modes=PROMPT_MODES)
 
     def _apply_limits(self, info: EngineInfo) -> None:
         caps = info.capabilities
