@@ -256,3 +256,17 @@ def _offers(status: EngineStatus, modes: frozenset[str] | set[str]) -> bool:
         return bool(status.entry.modes & modes)
     info = engine_info(status.id)
     return info is not None and bool(info.capabilities.modes & modes)
+
+
+def first_run_guidance() -> dict[str, Any] | None:
+    """What the projects page tells a new studio when the animatic is the only engine that
+    turns prompts into clips (None otherwise): which model to fetch, and whether this
+    machine has the GPU it needs."""
+    if [e.kind for e in available_engines(modes=PROMPT_MODES)] != ["animatic"]:
+        return None
+    entry = catalogue.get(FIRST_MODEL)
+    return {"entry": entry, "has_gpu": machine_facts().device == "cuda"}
+
+
+FIRST_MODEL = "wan-t2v-1.3b"
+"""The model first-run guidance points to: the smallest real text-to-video checkpoint."""
