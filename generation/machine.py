@@ -152,8 +152,8 @@ def status(
         if entry.needs_gpu and total > CPU_MAX_PARAMS:
             return Status(
                 NEEDS_GPU,
-                f"needs a GPU: {entry.label} has {total / 1e9:.1f} B parameters, hours per "
-                "clip on a CPU",
+                f"needs a GPU: its {total / 1e9:.1f} B parameters (all components) take "
+                "hours per clip on a CPU",
             )
         return _download_state(entry, installed, None, {})
     budget = facts.gpu_budget

@@ -63,6 +63,24 @@ class EngineStatus:
     def ready(self) -> bool:
         return self.state == machine.READY
 
+    @property
+    def gpu_memory(self) -> str:
+        """What a native-size clip needs on a GPU without offload / with model / with group
+        offload (catalogue models only)."""
+        if self.entry is None:
+            return ""
+        return " / ".join(
+            memory.fmt_gb(self.entry.memory_needed(mode)) for mode in machine.FIT_ORDER
+        )
+
+    @property
+    def detail(self) -> str:
+        """The reason without the state it starts with, for a table with a status column."""
+        prefix = f"{self.state}: "
+        if self.reason.startswith(prefix):
+            return self.reason[len(prefix) :]
+        return "" if self.reason == self.state else self.reason
+
 
 _installed: tuple[tuple, dict[str, InstalledModel]] | None = None
 

@@ -134,5 +134,5 @@ def report_lines(report: Report) -> list[str]:
     lines.append(f"Workers: {', '.join(report.workers) if report.workers else 'none registered'}")
     lines.append(f"Engines ({report.ready_count} of {len(report.engines)} ready):")
     width = max((len(e.id) for e in report.engines), default=0)
-    lines += [f"  {e.id:<{width}}  {e.state:<21}  {e.reason}" for e in report.engines]
+    lines += [f"  {e.id:<{width}}  {e.state:<21}  {e.detail}".rstrip() for e in report.engines]
     return lines

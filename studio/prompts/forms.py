@@ -194,8 +194,9 @@ class PromptForm(forms.ModelForm):
 
     @functools.cached_property
     def other_engines(self):
-        """Engines that would take prompts but cannot run here, each with the reason."""
-        return missing_engines(modes=PROMPT_MODES)
+        """Engines that would take prompts but cannot run here, each with the reason,
+        in groups by state (the template regroups them)."""
+        return sorted(missing_engines(modes=PROMPT_MODES), key=lambda s: s.state)
 
     def _apply_limits(self, info: EngineInfo) -> None:
         caps = info.capabilities
