@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from generation import machine, modelstore
-from generation.spec import GenerationRequest
+from generation.spec import GenerationError, GenerationRequest
 from studio.jobs.engines import engine_status, get_registry
 from studio.jobs.models import Generation
 from studio.jobs.services import generation_submit
@@ -112,3 +112,33 @@ def test_a_running_worker_runs_a_model_installed_after_it_started(
     assert g.status == "succeeded", g.error
     assert get_registry() is registry and registry.get("animatic") is warm
     assert Generation.objects.get(pk=g.pk).clip.num_frames == 9
+
+
+def test_a_configured_hub_model_not_in_the_cache_is_missing_with_the_setting_to_use(
+    settings, alice, alice_client, alice_project, redis_conn
+):
+    settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": "nobody/no-such-model"}}
+    assert engine_choices(alice_client, alice_project) == {"animatic"}
+    status = engine_status("wan")
+    assert status.state == machine.NOT_DOWNLOADED
+    assert "nobody/no-such-model" in status.reason and "STUDIO_WAN_MODEL" in status.reason
+    page = alice_client.get(reverse("project-detail", args=[alice_project.pk])).content.decode()
+    assert 'title="wan: ' in page and "STUDIO_WAN_MODEL" in page
+
+    _, raw = api_key_create(team=alice.memberships.get().team, user=alice, name="k")
+    response = alice_client.get("/v1/models/wan", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert response.status_code == 404
+    assert "not downloaded" in response.json()["error"]["message"]
+    created = alice_client.post(
+        "/v1/videos", {"model": "wan", "prompt": "a kite"}, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )  # fmt: skip
+    assert created.status_code == 400
+    assert "cannot run here: not downloaded" in created.json()["error"]["message"]
+
+    with pytest.raises(GenerationError, match="cannot run here"):
+        generation_submit(
+            project=alice_project, user=alice, engine_id="wan",
+            request=GenerationRequest(prompt="a kite", width=32, height=32, num_frames=9, fps=8),
+        )  # fmt: skip
+    assert not Generation.objects.exists()
