@@ -187,8 +187,8 @@ def _download_state(
     if not installed:
         return Status(
             NOT_DOWNLOADED,
-            f"not downloaded ({memory.fmt_gb(entry.download_bytes)}); would run{how} once "
-            f"fetched: manage.py fetch_model {entry.name}",
+            f"not downloaded: {memory.fmt_gb(entry.download_bytes)} to fetch (manage.py "
+            f"fetch_model {entry.name}), then it runs{how}",
             offload,
             need,
         )

@@ -11,7 +11,8 @@ from django.conf import settings
 
 from generation import machine
 from generation.memory import fmt_gb
-from studio.jobs.engines import EngineStatus, engine_statuses, machine_facts
+from studio.jobs import engines
+from studio.jobs.engines import EngineStatus
 
 
 @dataclass(frozen=True)
@@ -111,12 +112,12 @@ def worker_names() -> list[str]:
 def machine_report() -> Report:
     redis = redis_check()
     return Report(
-        facts=machine_facts(),
+        facts=engines.machine_facts(),
         disks=disk_checks(),
         redis=redis,
         database=database_check(),
         workers=worker_names() if redis.ok else [],
-        engines=engine_statuses(),
+        engines=engines.engine_statuses(),
     )
 
 

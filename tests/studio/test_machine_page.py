@@ -9,7 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from generation import catalogue
+from generation import catalogue, machine
+from generation.memory import GIB
+from studio.jobs import engines
 
 
 @pytest.fixture
@@ -97,3 +99,42 @@ def test_first_run_guidance_when_only_the_animatic_generates(
     settings.STUDIO_ENGINE_CONFIGS = {"animatic": {}, "wan": {"model": str(tiny_wan_dir)}}
     page = client.get(reverse("project-list")).content.decode()
     assert 'id="first-run"' not in page
+
+
+GPU8 = machine.Facts(device="cuda", gpu_name="RTX 3070", gpu_total=8 * GIB)
+
+
+@pytest.fixture
+def small_gpu(monkeypatch):
+    """The facts of a machine with an 8 GB GPU (this one has none)."""
+    monkeypatch.setattr(engines, "machine_facts", lambda: GPU8)
+
+
+def test_on_a_small_gpu_the_form_says_what_does_not_fit_and_what_to_fetch(
+    small_gpu, animatic_only, alice, client
+):
+    from studio.projects.services import project_create
+
+    alice.is_staff = True
+    alice.save(update_fields=["is_staff"])
+    client.force_login(alice)
+    project = project_create(team=alice.memberships.get().team, name="P", user=alice)
+    page = client.get(reverse("project-detail", args=[project.pk])).content.decode()
+    note = page[page.index('id="other-engines"') :]
+    note = note[: note.index("</details>")]
+    assert "Does not fit this GPU" in note and "Not downloaded" in note
+    assert "Needs a GPU" not in note
+    assert "no offload mode makes it fit" in note  # e.g. Wan 2.1 14B on 8 GB
+    assert 'title="wan-t2v-1.3b: ' in note and 'href="/staff/models/"' in note
+
+    listing = client.get(reverse("project-list")).content.decode()
+    assert "One step to a real engine" in listing and "fetch_model wan-t2v-1.3b" in listing
+    assert "AI video needs a GPU" not in listing
+
+
+def test_machine_page_on_a_small_gpu(small_gpu, animatic_only, staff_client, redis_conn):
+    page = staff_client.get(reverse("machine:index")).content.decode()
+    assert "GPU: RTX 3070, 8.0 GB" in page
+    row = page[page.index('id="engine-wan-t2v-1.3b"') :]
+    row = row[: row.index("</tr>")]
+    assert "not downloaded" in row and "runs with group offload" in row
