@@ -14,6 +14,7 @@ No Django, no network.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,17 +88,34 @@ def device_facts(budget: int | None = None) -> Facts:
         return Facts(
             device="cpu", cuda_version=cuda, torch_version=version, ram_available=ram, budget=budget
         )
-    free, total = torch.cuda.mem_get_info(0)
+    # Device properties need no CUDA context; `mem_get_info` would make one (hundreds of
+    # MB on the card) in every process that asks, so free memory comes from nvidia-smi.
+    props = torch.cuda.get_device_properties(0)
     return Facts(
         device="cuda",
-        gpu_name=torch.cuda.get_device_name(0),
-        gpu_total=int(total),
-        gpu_free=int(free),
+        gpu_name=str(props.name),
+        gpu_total=int(props.total_memory),
+        gpu_free=_nvidia_smi_free(),
         cuda_version=cuda,
         torch_version=version,
         ram_available=ram,
         budget=budget,
     )
+
+
+def _nvidia_smi_free() -> int:
+    """Free bytes on the first GPU as nvidia-smi reports them (0 when it cannot say)."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.free", "--format=csv,noheader,nounits", "-i", "0"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+        return int(out.strip().splitlines()[0]) * 1024**2
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return 0
 
 
 def disk_free(path: str | Path) -> int | None:

@@ -35,7 +35,8 @@ class Report:
     def device(self) -> str:
         f = self.facts
         if f.device == "cuda":
-            return f"GPU: {f.gpu_name}, {fmt_gb(f.gpu_total)} ({fmt_gb(f.gpu_free)} free)"
+            free = f" ({fmt_gb(f.gpu_free)} free)" if f.gpu_free else ""
+            return f"GPU: {f.gpu_name}, {fmt_gb(f.gpu_total)}{free}"
         return "CPU only (no CUDA GPU visible to torch)"
 
     @property
