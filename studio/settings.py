@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "studio.keys",
     "studio.moderation",
     "studio.storyboards",
+    "studio.machine",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,8 @@ CHANNEL_LAYERS = {
 # Engines: `animatic` always; a diffusers family when its model directory (under
 # STUDIO_MODELS_DIR, named after the family) or STUDIO_<FAMILY>_MODEL (a directory or hub id)
 # is configured. STUDIO_<FAMILY>_I2V_MODEL adds an image-to-video checkpoint (Wan, CogVideoX).
+# Besides these, every catalogue model installed as STUDIO_MODELS_DIR/<catalogue name> (with
+# its manifest) is an engine of that name, picked up without a restart (studio.jobs.engines).
 STUDIO_MODELS_DIR = Path(env("STUDIO_MODELS_DIR", str(VAR_DIR / "models")))
 # RIFE frame-interpolation weights (`scripts/bootstrap.sh` fetches them); missing: DIS flow.
 STUDIO_RIFE_WEIGHTS = Path(

@@ -80,6 +80,22 @@ class Registry:
                 self._engines[engine_id] = engine
             return engine
 
+    def configure(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Switch to `configs` without dropping warm engines that did not change.
+
+        New engines are built on first use; an engine whose config changed or that is gone
+        is forgotten and its pipelines unloaded. A model installed while the worker runs
+        thus becomes an engine on its next job, and the others stay loaded.
+        """
+        new = {k: dict(v) for k, v in configs.items()}
+        with self._lock:
+            stale = [k for k, v in self._configs.items() if new.get(k) != v]
+            self._configs = new
+            for engine_id in stale:
+                self._engines.pop(engine_id, None)
+        for engine_id in stale:
+            self.cache.unload(engine_id)
+
     def unload(self, engine_id: str) -> None:
         """Forget the engine and unload its pipelines; the next `get` builds it afresh."""
         with self._lock:

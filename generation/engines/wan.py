@@ -79,6 +79,8 @@ class WanEngine(DiffusersEngine):
         return dataclasses.replace(
             caps,
             modes=frozenset(modes),
+            # Wan 2.2 TI2V is trained on 121 frames (5 s at 24 fps); Wan 2.1 on 81.
+            max_frames=121 if index.get("expand_timesteps") else caps.max_frames,
             size_multiple=max(caps.size_multiple, multiple),
             min_size=max(caps.min_size, multiple),
         )

@@ -18,7 +18,7 @@ from generation.prompting import ASPECT_RATIOS, size_for
 from generation.spec import MODE_LABELS, GenerationError
 from studio import media
 from studio.gallery.services import clip_derive, clip_remix
-from studio.jobs.engines import EngineInfo, available_engines, engine_info
+from studio.jobs.engines import EngineInfo, available_engines, engine_info, engine_status
 from studio.jobs.models import Clip, Generation
 from studio.jobs.quotas import QuotaExceeded
 from studio.jobs.recipes import SourceVideo, build_derived_request, error_field
@@ -59,6 +59,15 @@ def _engines_with(mode: str) -> str:
 def engine_for(model: str, *, mode: str) -> EngineInfo:
     """The engine a `model` names, checked for `mode`; errors list the engines that fit."""
     info = engine_info(model) if model else None
+    status = engine_status(model) if model else None
+    if status is not None and not status.ready:
+        raise ApiError(
+            400,
+            f"Model {model!r} cannot run here: {status.reason}. Models here that can do "
+            f"{MODE_LABELS[mode].lower()}: {_engines_with(mode)}.",
+            param="model",
+            code="model_not_found",
+        )
     if info is None:
         raise ApiError(
             400,

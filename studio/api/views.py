@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from ninja import Query
 
 from studio import media
-from studio.jobs.engines import available_engines
+from studio.jobs.engines import available_engines, engine_status
 from studio.jobs.models import Generation
 from studio.jobs.services import clip_spritesheet
 
@@ -291,6 +291,11 @@ def model_retrieve(request, model: str):
     for info in available_engines():
         if info.id == model:
             return present_model(info)
+    status = engine_status(model)
+    if status is not None:  # Known (configured, installed or in the catalogue), not runnable.
+        raise ApiError(
+            404, f"The model {model!r} cannot run here: {status.reason}.", code="model_not_found"
+        )
     raise ApiError(404, f"The model {model!r} does not exist here.", code="model_not_found")
 
 

@@ -68,7 +68,9 @@ def trust_anchors() -> str | None:
 
 def engine_model(engine_id: str, mode: str) -> str:
     """The model id an engine ran: a hub id, or a local checkpoint directory's name."""
-    config = settings.STUDIO_ENGINE_CONFIGS.get(engine_id) or {}
+    from studio.jobs.engines import engine_configs
+
+    config = engine_configs().get(engine_id) or {}
     model = (config.get("i2v_model") if mode == "image_to_video" else None) or config.get("model")
     if not model:
         return ""
@@ -76,7 +78,9 @@ def engine_model(engine_id: str, mode: str) -> str:
 
 
 def source_type(engine_id: str) -> str:
-    kind = (settings.STUDIO_ENGINE_CONFIGS.get(engine_id) or {}).get("kind", engine_id)
+    from studio.jobs.engines import engine_configs
+
+    kind = (engine_configs().get(engine_id) or {}).get("kind", engine_id)
     if kind in NOT_AI_ENGINES:
         return provenance.ALGORITHMIC_MEDIA
     if kind == "edit":  # A storyboard's export: shots joined, cards and text drawn.

@@ -24,7 +24,7 @@ from generation import provenance, video
 from generation.spec import GenerationError, GenerationRequest, VideoResult
 from studio import media
 from studio.jobs import fairshare
-from studio.jobs.engines import engine_info
+from studio.jobs.engines import engine_info, engine_status
 from studio.jobs.live import broadcast_generation
 from studio.jobs.models import Clip, Generation, Prompt
 from studio.jobs.provenance import clip_sign
@@ -120,6 +120,9 @@ def generation_submit(
     info = engine_info(engine_id)
     if info is None:
         raise GenerationError(f"Engine {engine_id!r} is not available here.", field="engine")
+    status = engine_status(engine_id)
+    if status is not None and not status.ready:
+        raise GenerationError(f"{info.label} cannot run here: {status.reason}.", field="engine")
     # Limits apply to what the user wrote, not to the preset phrases composed around it.
     checked = request.replace(prompt=prompt.text.strip()) if prompt is not None else request
     info.capabilities.validate(checked, engine_label=info.label)

@@ -1,3 +1,4 @@
+import functools
 from dataclasses import asdict
 
 from django import forms
@@ -20,7 +21,7 @@ from generation.prompting import (
     assemble_prompt,
 )
 from generation.spec import GenerationError
-from studio.jobs.engines import PROMPT_MODES, EngineInfo, available_engines
+from studio.jobs.engines import PROMPT_MODES, EngineInfo, available_engines, missing_engines
 from studio.jobs.models import Prompt
 from studio.jobs.recipes import add_form_error, build_request
 from studio.prompts.validators import validate_image_upload
@@ -192,6 +193,12 @@ class PromptForm(forms.ModelForm):
         self.resolutions = RESOLUTIONS
         if self.engine_info:
             self._apply_limits(self.engine_info)
+
+    @functools.cached_property
+    def other_engines(self):
+        """Engines that would take prompts but cannot run here, each with the reason,
+        in groups by state (the template regroups them)."""
+        return sorted(missing_engines(modes=PROMPT_MODES), key=lambda s: s.state)
 
     def _apply_limits(self, info: EngineInfo) -> None:
         caps = info.capabilities

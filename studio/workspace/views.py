@@ -22,6 +22,7 @@ from studio.gallery.services import (
     gallery_page,
     gallery_sort,
 )
+from studio.jobs.engines import first_run_guidance
 from studio.jobs.models import Clip
 from studio.jobs.recipes import add_form_error
 from studio.jobs.selectors import job_groups
@@ -62,7 +63,8 @@ def project_list(request):
         .annotate(clip_count=Coalesce(Subquery(clip_count.annotate(n=Count("pk")).values("n")), 0))
         .order_by("-last_activity_at")
     )
-    return render(request, "workspace/list.html", {"projects": projects, "form": form})
+    context = {"projects": projects, "form": form, "first_run": first_run_guidance()}
+    return render(request, "workspace/list.html", context)
 
 
 @login_required

@@ -16,7 +16,7 @@ import pytest
 from generation import memory
 from generation.cache import PipelineCache, PipelineSpec
 from generation.engines import Registry
-from generation.spec import GenerationRequest, NullProgress, OutOfMemory
+from generation.spec import GenerationError, GenerationRequest, NullProgress, OutOfMemory
 
 
 class FakePipe:
@@ -373,3 +373,27 @@ def test_on_a_gpu_a_job_too_big_for_the_budget_runs_with_group_offload(tiny_wan_
     assert sorted(offloaded) == ["AutoencoderKLWan", "UMT5EncoderModel", "WanTransformer3DModel"]
     assert result.frames.shape == (9, 16, 16, 3)
     assert registry.cache.resident_bytes("cuda") == 0  # between jobs the weights are in RAM
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("offline")
+def test_configure_keeps_warm_engines_and_unloads_only_removed_or_changed(tiny_wan_dir):
+    model = {"kind": "wan", "model": str(tiny_wan_dir)}
+    registry = Registry({"animatic": {}, "a": model, "b": model})
+    animatic, a, b = (registry.get(n) for n in ("animatic", "a", "b"))
+    a.pipeline("text_to_video")
+    b.pipeline("text_to_video")
+
+    # "a" unchanged, "b" changed, "animatic" removed, "c" new.
+    registry.configure({"a": model, "b": {**model, "offload": "group"}, "c": model})
+
+    assert registry.ids() == ["a", "b", "c"]
+    assert registry.get("a") is a
+    assert names(registry.cache) == ["a"]
+    assert a.load_count == 1
+    assert registry.get("b") is not b and registry.get("b").offload == "group"
+    assert registry.get("c").capabilities.modes == a.capabilities.modes
+    assert "animatic" not in registry
+    with pytest.raises(GenerationError, match="not configured"):
+        registry.get("animatic")
+    assert animatic.id == "animatic"
