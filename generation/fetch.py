@@ -36,7 +36,7 @@ from generation.spec import Cancelled, GenerationError
 Progress = Callable[[int, int, str], None]
 ShouldCancel = Callable[[], bool]
 
-MARGIN_BYTES = 512 * 2**20
+MARGIN_BYTES = 500 * 1000**2
 """Free space kept on top of what is left to download (logs, the database, temp files)."""
 MARGIN_FRACTION = 0.02
 COPY_CHUNK = 8 * 2**20

@@ -1,0 +1,198 @@
+"""Fetching a catalogue checkpoint: from the local hub cache, with progress, cancel, resume,
+the disk check and verification; an unreachable hub gives one clear paragraph. No network:
+the hub endpoints used here are closed loopback ports."""
+
+import shutil
+import socket
+from collections import namedtuple
+
+import pytest
+
+from generation import catalogue
+from generation.fetch import cached_snapshot, fetch, verify
+from generation.modelstore import MANIFEST, installed, read_manifest
+from generation.spec import Cancelled, GenerationError
+from tests.tiny.hubcache import COMMIT
+
+WAN = catalogue.get("wan-t2v-1.3b")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Network allowed, as on a connected machine (the test command sets HF_HUB_OFFLINE)."""
+    from huggingface_hub import constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+class Recorder:
+    def __init__(self, cancel_after: int | None = None):
+        self.calls: list[tuple[int, int, str]] = []
+        self.cancel_after = cancel_after
+
+    def progress(self, done, total, current):
+        self.calls.append((done, total, current))
+
+    def should_cancel(self):
+        return self.cancel_after is not None and len(self.calls) >= self.cancel_after
+
+
+def _fetch(models, cache, rec, **kwargs):
+    kwargs.setdefault("endpoint", f"http://127.0.0.1:{closed_port()}")
+    return fetch(
+        WAN,
+        models,
+        progress=rec.progress,
+        should_cancel=rec.should_cancel,
+        cache_dir=cache,
+        **kwargs,
+    )
+
+
+def test_a_hub_cache_snapshot_installs_without_the_network(tmp_path, wan_hub_cache, tiny_wan_dir):
+    assert cached_snapshot(WAN, wan_hub_cache).name == COMMIT
+    rec = Recorder()
+    target = _fetch(tmp_path / "models", wan_hub_cache, rec)
+
+    assert target == tmp_path / "models" / "wan-t2v-1.3b"
+    assert installed(tmp_path / "models") == {"wan-t2v-1.3b": target}
+    manifest = read_manifest(target)
+    weights = sorted(p.relative_to(tiny_wan_dir) for p in tiny_wan_dir.rglob("*.safetensors"))
+    total = sum((tiny_wan_dir / p).stat().st_size for p in weights)
+    assert manifest["commit"] == COMMIT and manifest["source"] == "hub cache"
+    assert manifest["bytes"] >= total > 0
+    for rel in weights:  # Real files in place, not links into the cache.
+        assert (target / rel).is_file() and not (target / rel).is_symlink()
+        assert (target / rel).read_bytes() == (tiny_wan_dir / rel).read_bytes()
+    # Byte progress: never backwards, ends at the total, names the file being copied.
+    dones = [d for d, _, _ in rec.calls]
+    assert dones == sorted(dones) and rec.calls[-1][:2] == (manifest["bytes"], manifest["bytes"])
+    assert any(c.endswith(".safetensors") for _, _, c in rec.calls)
+
+
+def test_a_copy_across_disks_reports_progress_within_files(tmp_path, wan_hub_cache, monkeypatch):
+    monkeypatch.setattr("generation.fetch._same_device", lambda a, b: False)
+    monkeypatch.setattr("generation.fetch.COPY_CHUNK", 4096)
+    rec = Recorder()
+    target = _fetch(tmp_path / "models", wan_hub_cache, rec)
+    assert read_manifest(target)
+    biggest = max(target.rglob("*.safetensors"), key=lambda p: p.stat().st_size)
+    assert biggest.stat().st_size > 3 * 4096
+    inside = [c for c in rec.calls if c[2] == biggest.relative_to(target).as_posix()]
+    assert len(inside) > 3  # Several reports while one file is copied.
+
+
+def test_cancel_midway_leaves_no_manifest_and_a_second_fetch_completes(
+    tmp_path, wan_hub_cache, monkeypatch
+):
+    monkeypatch.setattr("generation.fetch._same_device", lambda a, b: False)
+    models = tmp_path / "models"
+    first = Recorder(cancel_after=3)
+    with pytest.raises(Cancelled):
+        _fetch(models, wan_hub_cache, first)
+    target = models / "wan-t2v-1.3b"
+    assert not (target / MANIFEST).exists() and installed(models) == {}
+    assert not list(target.rglob("*.part"))
+    done_before = {p: p.stat().st_mtime_ns for p in target.rglob("*") if p.is_file()}
+    assert done_before  # Something was finished before the cancel.
+
+    second = Recorder()
+    _fetch(models, wan_hub_cache, second)
+    assert read_manifest(target)["name"] == "wan-t2v-1.3b"
+    # Files finished before the cancel were not copied again.
+    assert {p: p.stat().st_mtime_ns for p in done_before} == done_before
+
+
+def test_an_unreachable_hub_says_what_to_do_in_one_paragraph(tmp_path, online):
+    port = closed_port()
+    with pytest.raises(GenerationError) as exc:
+        _fetch(
+            tmp_path / "models",
+            tmp_path / "empty-cache",
+            Recorder(),
+            endpoint=f"http://127.0.0.1:{port}",
+        )
+    message = exc.value.message
+    assert "unreachable" in message and "refused" in message.lower()
+    assert str(tmp_path / "models" / "wan-t2v-1.3b") in message
+    assert "STUDIO_WAN_MODEL" in message and "STUDIO_HF_ENDPOINT" in message
+    assert "\n" not in message and "http://" not in message and "Traceback" not in message
+    assert not (tmp_path / "models").exists()  # Nothing was written.
+
+
+def test_offline_mode_is_reported_without_trying_the_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(GenerationError) as exc:
+        _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder(), endpoint=None)
+    assert "HF_HUB_OFFLINE" in exc.value.message and "STUDIO_WAN_MODEL" in exc.value.message
+
+
+def test_a_hand_copied_directory_installs_while_offline(tmp_path, tiny_wan_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    target = tmp_path / "models" / "wan-t2v-1.3b"
+    shutil.copytree(tiny_wan_dir, target)
+    _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder())
+    assert read_manifest(target)["source"] == "local copy"
+
+
+def test_a_partial_copy_is_not_taken_for_a_model(tmp_path, tiny_wan_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    target = tmp_path / "models" / "wan-t2v-1.3b"
+    shutil.copytree(tiny_wan_dir, target)
+    shutil.rmtree(target / "vae")
+    with pytest.raises(GenerationError, match="unreachable"):
+        _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder())
+    assert not (target / MANIFEST).exists()
+
+
+def test_not_enough_disk_is_refused_before_anything_is_written(
+    tmp_path, wan_hub_cache, monkeypatch
+):
+    monkeypatch.setattr("generation.fetch._same_device", lambda a, b: False)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr("shutil.disk_usage", lambda path: usage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(GenerationError) as exc:
+        _fetch(tmp_path / "models", wan_hub_cache, Recorder())
+    message = exc.value.message
+    assert "Not enough disk space" in message and "1.0 KB free" in message and "500.0 MB margin" in message
+    assert str(tmp_path) in message  # Where: the nearest existing folder.
+    assert not (tmp_path / "models").exists()
+
+
+def test_a_truncated_safetensors_file_fails_verification_naming_it(tmp_path, tiny_wan_dir):
+    target = tmp_path / "wan"
+    shutil.copytree(tiny_wan_dir, target)
+    verify(target)
+    weights = target / "transformer" / "diffusion_pytorch_model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) - 100])
+    with pytest.raises(GenerationError) as exc:
+        verify(target)
+    assert "transformer/diffusion_pytorch_model.safetensors" in exc.value.message
+    assert "truncated" in exc.value.message
+    assert not weights.exists()  # Removed, so the next fetch downloads it again.
+
+
+def test_a_missing_component_fails_verification(tmp_path, tiny_wan_dir):
+    target = tmp_path / "wan"
+    shutil.copytree(tiny_wan_dir, target)
+    shutil.rmtree(target / "text_encoder")
+    with pytest.raises(GenerationError, match="'text_encoder'"):
+        verify(target)
+
+
+def test_an_installed_model_is_not_fetched_again(tmp_path, wan_hub_cache):
+    models = tmp_path / "models"
+    _fetch(models, wan_hub_cache, Recorder())
+    shutil.rmtree(wan_hub_cache)
+    rec = Recorder()
+    _fetch(models, tmp_path / "gone", rec)
+    assert len(rec.calls) == 1 and rec.calls[0][0] == rec.calls[0][1] > 0
