@@ -287,8 +287,9 @@ def _unreachable_message(entry: CatalogueEntry, target: Path, reason: str) -> st
         f"Could not download {entry.name} ({entry.hub_id}): the model hub is unreachable "
         f"from this machine ({reason}). To install it without the network, copy a "
         f"diffusers-layout directory of that checkpoint (model_index.json and one folder "
-        f"per component, as on the hub) to {target} and fetch {entry.name} again: the copy "
-        f"is checked and installed without downloading. Or set STUDIO_{family}_MODEL to a "
+        f"per component, as on the hub) to {target} and fetch it again (`manage.py "
+        f"fetch_model {entry.name}` or the staff Models page): the copy is checked and "
+        f"installed without downloading. Or set STUDIO_{family}_MODEL to a "
         f"local directory holding it. A machine that can reach a hub mirror can set "
         f"STUDIO_HF_ENDPOINT instead."
         + (" The checkpoint is gated: downloading it needs HF_TOKEN." if entry.gated else "")

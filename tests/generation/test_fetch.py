@@ -162,7 +162,11 @@ def test_not_enough_disk_is_refused_before_anything_is_written(
     with pytest.raises(GenerationError) as exc:
         _fetch(tmp_path / "models", wan_hub_cache, Recorder())
     message = exc.value.message
-    assert "Not enough disk space" in message and "1.0 KB free" in message and "500.0 MB margin" in message
+    assert (
+        "Not enough disk space" in message
+        and "1.0 KB free" in message
+        and "500.0 MB margin" in message
+    )
     assert str(tmp_path) in message  # Where: the nearest existing folder.
     assert not (tmp_path / "models").exists()
 
