@@ -6,6 +6,7 @@ and reports here. Only ids cross the queue.
 
 import logging
 import shutil
+import uuid
 from datetime import timedelta
 
 import django_rq
@@ -56,9 +57,11 @@ def download_start(*, name: str, user=None) -> ModelDownload:
     download_reconcile()
     try:
         with transaction.atomic():
-            download = ModelDownload.objects.create(name=entry.name, requested_by=user)
-            download.rq_job_id = f"model-download-{download.pk}"
-            download.save(update_fields=["rq_job_id"])
+            # A UUID, like generations' job ids: the studio worker looks every job id up
+            # as a Generation's primary key after running it.
+            download = ModelDownload.objects.create(
+                name=entry.name, requested_by=user, rq_job_id=str(uuid.uuid4())
+            )
             transaction.on_commit(lambda: _enqueue(download))
     except IntegrityError:
         raise ValidationError(f"{entry.label} is already being downloaded.") from None
