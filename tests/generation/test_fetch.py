@@ -200,3 +200,52 @@ def test_an_installed_model_is_not_fetched_again(tmp_path, wan_hub_cache):
     rec = Recorder()
     _fetch(models, tmp_path / "gone", rec)
     assert len(rec.calls) == 1 and rec.calls[0][0] == rec.calls[0][1] > 0
+
+
+def test_a_download_from_the_hub_reports_bytes_and_installs(tmp_path, wan_fake_hub):
+    rec = Recorder()
+    target = _fetch(tmp_path / "models", tmp_path / "empty-cache", rec, endpoint=wan_fake_hub.url)
+    manifest = read_manifest(target)
+    assert manifest["source"] == "hub" and manifest["commit"] == COMMIT
+    weights = [f for f in wan_fake_hub.gets if f.endswith(".safetensors")]
+    assert weights and all(wan_fake_hub.gets[f] == 1 for f in wan_fake_hub.gets)
+    for rel, path in wan_fake_hub.files.items():
+        assert (target / rel).read_bytes() == path.read_bytes()
+    dones = [d for d, _, _ in rec.calls]
+    assert dones == sorted(dones) and rec.calls[-1][:2] == (manifest["bytes"], manifest["bytes"])
+
+
+def test_a_cancelled_hub_download_resumes_without_fetching_finished_files(tmp_path, wan_fake_hub):
+    models = tmp_path / "models"
+    first = Recorder(cancel_after=4)
+    with pytest.raises(Cancelled):
+        _fetch(models, tmp_path / "empty-cache", first, endpoint=wan_fake_hub.url)
+    target = models / "wan-t2v-1.3b"
+    assert not (target / MANIFEST).exists()
+    finished = [rel for rel in wan_fake_hub.files if (target / rel).is_file()]
+    assert finished and len(finished) < len(wan_fake_hub.files)
+    assert not list(target.rglob("*.incomplete"))
+
+    _fetch(models, tmp_path / "empty-cache", Recorder(), endpoint=wan_fake_hub.url)
+    assert read_manifest(target)["source"] == "hub"
+    assert all(wan_fake_hub.gets[rel] == 1 for rel in finished)  # Not downloaded again.
+
+
+def test_a_file_the_hub_serves_short_fails_verification(tmp_path, wan_fake_hub):
+    rel = "transformer/diffusion_pytorch_model.safetensors"
+    original = wan_fake_hub.files[rel]
+    short = tmp_path / "short.safetensors"
+    short.write_bytes(original.read_bytes()[:-64])
+    listing = wan_fake_hub._listing
+    wan_fake_hub._listing = lambda: {  # The listing still gives the full size.
+        **listing(),
+        "siblings": [
+            {**s, "size": original.stat().st_size} if s["rfilename"] == rel else s
+            for s in listing()["siblings"]
+        ],
+    }
+    wan_fake_hub.files[rel] = short
+    with pytest.raises(GenerationError) as exc:
+        _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder(), endpoint=wan_fake_hub.url)
+    assert rel in exc.value.message
+    assert not (tmp_path / "models" / "wan-t2v-1.3b" / MANIFEST).exists()
