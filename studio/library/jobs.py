@@ -11,7 +11,7 @@ from generation.fetch import fetch
 from generation.spec import Cancelled, GenerationError
 
 from . import services
-from .live import broadcast_row
+from .live import broadcast_progress, broadcast_row
 from .models import ModelDownload
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class DownloadProgress:
         )
         if done >= total or now - self._last_sent >= self.interval:
             self._last_sent = now
-            broadcast_row(self.entry)
+            broadcast_progress(self.entry)
 
     def should_cancel(self) -> bool:
         now = time.monotonic()

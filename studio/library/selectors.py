@@ -66,7 +66,8 @@ class ModelRow:
         return ", ".join(MODE_NAMES.get(m, m) for m in sorted(self.entry.modes))
 
 
-def model_row(entry: CatalogueEntry) -> ModelRow:
+def model_row(entry: CatalogueEntry, *, measure: bool = True) -> ModelRow:
+    """The entry's state here; `measure=False` skips walking its directory for the size."""
     path = model_path(settings.STUDIO_MODELS_DIR, entry.name)
     manifest = read_manifest(path)
     installed_at = None
@@ -80,7 +81,7 @@ def model_row(entry: CatalogueEntry) -> ModelRow:
         entry=entry,
         download=ModelDownload.objects.filter(name=entry.name).first(),
         installed_at=installed_at,
-        size_on_disk=dir_size(path) if exists else 0,
+        size_on_disk=dir_size(path) if exists and measure else 0,
         partial=exists and manifest is None,
     )
 

@@ -95,11 +95,17 @@ def test_a_real_worker_fetches_into_the_models_dir_with_live_rows(
     assert download.started_at and download.finished_at and download.worker
     manifest = read_manifest(models_dir / NAME)
     assert manifest["name"] == NAME and manifest["bytes"] == download.bytes_total
-    # Every push is the model's row, swapped in place; the first shows it downloading.
-    assert all(
-        f'<tr id="model-{NAME}"' in html and 'hx-swap-oob="true"' in html for html in fragments
-    )
-    assert 'data-state="downloading"' in fragments[0]
+    # State changes push the model's row, bytes the small progress fragment; all swap in place.
+    rows = [html for html in fragments if html.lstrip().startswith(f'<tr id="model-{NAME}"')]
+    bars = [
+        html
+        for html in fragments
+        if html.lstrip().startswith(f'<div class="download-progress" id="model-progress-{NAME}"')
+    ]
+    assert len(rows) + len(bars) == len(fragments) and len(rows) == 2 and bars
+    assert all('hx-swap-oob="true"' in html for html in fragments)
+    assert 'data-state="downloading"' in rows[0] and "<td" not in "".join(bars)
+    assert re.search(r"100% · [\d.]+ [KM]B of", bars[-1])
     page = client.get(reverse("library:index")).content.decode()
     assert "Installed" in page and ">Delete<" in page and ">Fetch<" not in page
 
