@@ -231,3 +231,22 @@ def test_staff_see_the_models_link(client, staff, alice):
     assert reverse("library:index") in client.get(reverse("project-list")).content.decode()
     client.force_login(alice)
     assert reverse("library:index") not in client.get(reverse("project-list")).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deactivated_account_is_cut_off_at_once(client, staff, redis_conn):
+    async def scenario():
+        await sync_to_async(client.force_login)(staff)
+        cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
+        headers = [
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"{cookie.key}={cookie.value}".encode()),
+        ]
+        socket = WebsocketCommunicator(application, "/ws/staff/models/", headers=headers)
+        connected, _ = await socket.connect()
+        assert connected
+        staff.is_active = False
+        await sync_to_async(staff.save)()
+        return await socket.receive_output(timeout=10)
+
+    assert asyncio.run(scenario()) == {"type": "websocket.close", "code": 4403}
