@@ -115,15 +115,22 @@ def fetch(
     if listing.snapshot is not None:
         _copy_snapshot(listing, target, progress=progress, should_cancel=should_cancel)
     else:
-        _download(
-            entry,
-            listing,
-            target,
-            progress=progress,
-            should_cancel=should_cancel,
-            endpoint=endpoint,
-            token=token,
-        )
+        try:
+            _download(
+                entry,
+                listing,
+                target,
+                progress=progress,
+                should_cancel=should_cancel,
+                endpoint=endpoint,
+                token=token,
+            )
+        except _Unreachable as exc:
+            raise GenerationError(
+                f"The download of {entry.name} stopped: the model hub became unreachable "
+                f"({exc.reason}). Fetch it again to continue: the files already downloaded "
+                "are kept."
+            ) from None
     verify(target, listing.files)
     write_manifest(
         target,
@@ -251,6 +258,9 @@ class _hub_errors:
                 f"The hub has no repository {entry.hub_id} (or it is private and HF_TOKEN does "
                 "not grant access to it). Check the endpoint (STUDIO_HF_ENDPOINT) and HF_TOKEN."
             ) from None
+        if isinstance(exc, errors.LocalEntryNotFoundError):
+            # The per-file request failed and there is no local copy: the network is gone.
+            raise _Unreachable(_short_reason(exc.__cause__ or exc)) from None
         if isinstance(exc, errors.EntryNotFoundError):
             raise GenerationError(
                 f"A file of {entry.hub_id} listed by the hub is missing from it ({exc}); try again "

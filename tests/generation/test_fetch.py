@@ -249,3 +249,27 @@ def test_a_file_the_hub_serves_short_fails_verification(tmp_path, wan_fake_hub):
         _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder(), endpoint=wan_fake_hub.url)
     assert rel in exc.value.message
     assert not (tmp_path / "models" / "wan-t2v-1.3b" / MANIFEST).exists()
+
+
+def test_the_hub_going_away_midway_says_fetch_again(tmp_path, wan_fake_hub):
+    rec = Recorder()
+
+    def progress(done, total, current):
+        rec.progress(done, total, current)
+        if len(rec.calls) == 3:  # The network goes after a few chunks.
+            wan_fake_hub.server.shutdown()
+            wan_fake_hub.server.server_close()
+
+    with pytest.raises(GenerationError) as exc:
+        fetch(
+            WAN,
+            tmp_path / "models",
+            progress=progress,
+            should_cancel=lambda: False,
+            cache_dir=tmp_path / "empty-cache",
+            endpoint=wan_fake_hub.url,
+        )
+    message = exc.value.message
+    assert "became unreachable" in message and "Fetch it again to continue" in message
+    assert "\n" not in message and "http://" not in message
+    assert not (tmp_path / "models" / "wan-t2v-1.3b" / MANIFEST).exists()

@@ -96,8 +96,9 @@ class FakeHub:
         return self
 
     def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        if self.server.socket.fileno() != -1:  # A test may have taken the hub away already.
+            self.server.shutdown()
+            self.server.server_close()
 
 
 @pytest.fixture
