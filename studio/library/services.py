@@ -19,6 +19,7 @@ from rq.registry import StartedJobRegistry
 from generation import catalogue
 from generation.modelstore import model_path, read_manifest
 from generation.spec import GenerationError
+from studio.jobs.jobs import INFRASTRUCTURE_ERRORS
 
 from .models import ModelDownload
 
@@ -42,11 +43,13 @@ def _entry(name: str) -> catalogue.CatalogueEntry:
 
 
 def _enqueue(download: ModelDownload) -> None:
+    """Put the download on the `models` queue; with Redis away, the reconcile does it later."""
     from .jobs import run_download
 
-    django_rq.get_queue(QUEUE).enqueue(
-        run_download, str(download.pk), job_id=download.rq_job_id, job_timeout=JOB_TIMEOUT
-    )
+    with _quiet_redis():
+        django_rq.get_queue(QUEUE).enqueue(
+            run_download, str(download.pk), job_id=download.rq_job_id, job_timeout=JOB_TIMEOUT
+        )
 
 
 def download_start(*, name: str, user=None) -> ModelDownload:
@@ -129,13 +132,13 @@ def model_delete(*, name: str) -> None:
 
 
 class _quiet_redis:
-    """Redis being away must not turn a page into a 500; the reconcile catches up."""
+    """Redis being away must not turn a page into a 500; the next reconcile catches up."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, exc, tb):
-        if exc is not None and isinstance(exc, Exception) and "redis" in type(exc).__module__:
+        if exc is not None and isinstance(exc, INFRASTRUCTURE_ERRORS):
             logger.warning("Redis is unavailable: %s", exc)
             return True
         return False

@@ -250,3 +250,27 @@ def test_a_deactivated_account_is_cut_off_at_once(client, staff, redis_conn):
         return await socket.receive_output(timeout=10)
 
     assert asyncio.run(scenario()) == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.django_db
+def test_a_queued_download_redis_forgot_is_enqueued_again(
+    staff_client, models_dir, redis_conn, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    def visit():
+        with django_capture_on_commit_callbacks(execute=True):
+            staff_client.get(reverse("library:index"))
+        return django_rq.get_queue("models").job_ids
+
+    fresh = ModelDownload.objects.create(
+        name=NAME, rq_job_id="6a3c0f6e-0000-4000-8000-000000000001"
+    )
+    assert visit() == []  # Its own commit may still be enqueueing it.
+    ModelDownload.objects.filter(pk=fresh.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert visit() == [fresh.rq_job_id]
+    assert visit() == [fresh.rq_job_id]  # Once.
