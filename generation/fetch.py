@@ -273,6 +273,12 @@ class _hub_errors:
                     f"The hub refused access to {entry.hub_id} (HTTP {status}): set HF_TOKEN to an "
                     "access token of an account that may download it."
                 ) from None
+            if status == 404:
+                raise GenerationError(
+                    f"The hub at this endpoint has no {entry.hub_id} at revision "
+                    f"{entry.revision!r} (HTTP 404). Check STUDIO_HF_ENDPOINT (a mirror may not "
+                    "hold it) and HF_TOKEN."
+                ) from None
             raise _Unreachable(f"the hub answered HTTP {status}") from None
         if isinstance(exc, errors.OfflineModeIsEnabled):
             raise _Unreachable(

@@ -273,3 +273,22 @@ def test_the_hub_going_away_midway_says_fetch_again(tmp_path, wan_fake_hub):
     assert "became unreachable" in message and "Fetch it again to continue" in message
     assert "\n" not in message and "http://" not in message
     assert not (tmp_path / "models" / "wan-t2v-1.3b" / MANIFEST).exists()
+
+
+@pytest.mark.parametrize(
+    "status, headers, expected",
+    [
+        (403, {"X-Error-Code": "GatedRepo"}, ["is gated", "HF_TOKEN"]),
+        (401, {"X-Error-Code": "RepoNotFound"}, ["no repository", "HF_TOKEN"]),
+        (401, {}, ["refused access", "HF_TOKEN"]),
+        (404, {}, ["HTTP 404", "STUDIO_HF_ENDPOINT"]),
+        (503, {}, ["unreachable", "HTTP 503", "STUDIO_WAN_MODEL"]),
+    ],
+)
+def test_hub_refusals_say_what_to_do(tmp_path, wan_fake_hub, status, headers, expected):
+    wan_fake_hub.error = (status, headers)
+    with pytest.raises(GenerationError) as exc:
+        _fetch(tmp_path / "models", tmp_path / "empty-cache", Recorder(), endpoint=wan_fake_hub.url)
+    message = exc.value.message
+    assert all(text in message for text in expected), message
+    assert "\n" not in message and wan_fake_hub.url not in message

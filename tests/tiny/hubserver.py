@@ -26,6 +26,8 @@ class FakeHub:
             if p.is_file()
         }
         self.gets: Counter[str] = Counter()
+        self.error: tuple[int, dict[str, str]] | None = None
+        """(status, headers) every request gets instead, to play a gated or missing repo."""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -62,7 +64,20 @@ class FakeHub:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
 
+            def _refuse(self) -> bool:
+                if hub.error is None:
+                    return False
+                status, headers = hub.error
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def do_HEAD(self):
+                if self._refuse():
+                    return
                 found = self._file()
                 if found is None:
                     self.send_error(404)
@@ -71,6 +86,8 @@ class FakeHub:
                 self._headers_for(found[1])
 
             def do_GET(self):
+                if self._refuse():
+                    return
                 path = urlparse(self.path).path
                 if path.startswith(f"/api/models/{hub.hub_id}"):
                     body = json.dumps(hub._listing()).encode()
