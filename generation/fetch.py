@@ -97,6 +97,8 @@ def fetch(
         return target
 
     snapshot = cached_snapshot(entry, cache_dir)
+    if snapshot is not None and not _complete_copy(snapshot):
+        snapshot = None  # Cached with other patterns, or blobs removed: download instead.
     if snapshot is not None:
         listing = _snapshot_listing(entry, snapshot)
     else:

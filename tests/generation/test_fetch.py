@@ -292,3 +292,11 @@ def test_hub_refusals_say_what_to_do(tmp_path, wan_fake_hub, status, headers, ex
     message = exc.value.message
     assert all(text in message for text in expected), message
     assert "\n" not in message and wan_fake_hub.url not in message
+
+
+def test_an_incomplete_hub_cache_snapshot_is_not_used(tmp_path, wan_hub_cache, online):
+    snapshot = cached_snapshot(WAN, wan_hub_cache)
+    shutil.rmtree(snapshot / "vae")  # Cached by a download with other patterns.
+    with pytest.raises(GenerationError, match="unreachable"):
+        _fetch(tmp_path / "models", wan_hub_cache, Recorder())
+    assert not (tmp_path / "models").exists()
