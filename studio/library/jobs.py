@@ -57,7 +57,13 @@ def run_download(download_id: str) -> None:
     if not services.download_claim(download_id=int(download_id), worker=worker):
         return  # Cancelled while queued, or another worker has it.
     download = ModelDownload.objects.get(pk=download_id)
-    entry = catalogue.get(download.name)
+    try:
+        entry = catalogue.get(download.name)
+    except GenerationError as exc:  # Dropped from the catalogue since it was queued.
+        services.download_finish(
+            download_id=download.pk, status=ModelDownload.Status.FAILED, error=exc.message
+        )
+        return
     broadcast_row(entry)
     sink = DownloadProgress(download, entry)
     status, error = ModelDownload.Status.DONE, ""
