@@ -274,3 +274,63 @@ def test_a_queued_download_redis_forgot_is_enqueued_again(
     )
     assert visit() == [fresh.rq_job_id]
     assert visit() == [fresh.rq_job_id]  # Once.
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_download_leaves_a_failed_row_and_fetch_resumes(
+    staff_client, models_dir, wan_fake_hub, settings, tmp_path, run_studio_worker, monkeypatch
+):
+    """A real `rqworker` process is killed (SIGKILL) while it downloads: the page's reconcile
+    fails the row with a reason, and fetching again finishes without re-downloading the
+    files the dead worker completed."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import database_url_for_subprocess
+
+    empty_cache = tmp_path / "empty-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(empty_cache))
+    settings.STUDIO_HF_ENDPOINT = wan_fake_hub.url
+    wan_fake_hub.delay = 0.05
+    env = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
+    env.update(
+        DATABASE_URL=database_url_for_subprocess(),
+        STUDIO_MODELS_DIR=str(models_dir),
+        STUDIO_HF_ENDPOINT=wan_fake_hub.url,
+        HF_HUB_CACHE=str(empty_cache),
+    )
+    _fetch(staff_client)
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "rqworker", "models",
+         "--worker-class", "studio.jobs.worker.StudioWorker"],
+        cwd=django_settings.BASE_DIR, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        download = ModelDownload.objects.get()
+        deadline = time.monotonic() + 60
+        while not (download.status == "downloading" and download.bytes_done > 0):
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+            download.refresh_from_db()
+        time.sleep(1.0)  # Let it finish a few files.
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    finished = [rel for rel in wan_fake_hub.files if (models_dir / NAME / rel).is_file()]
+
+    page = staff_client.get(reverse("library:index")).content.decode()
+    download.refresh_from_db()
+    assert download.status == "failed" and "worker stopped" in download.error
+    assert "worker stopped" in page and ">Fetch<" in page
+
+    wan_fake_hub.delay = 0.0
+    _fetch(staff_client)
+    run_studio_worker()
+    assert ModelDownload.objects.latest("pk").status == "done"
+    assert read_manifest(models_dir / NAME)
+    assert finished and all(wan_fake_hub.gets[rel] == 1 for rel in finished)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +27,8 @@ class FakeHub:
             if p.is_file()
         }
         self.gets: Counter[str] = Counter()
+        self.delay = 0.0
+        """Seconds to pause after each 4 KB of a file, to keep a download running a while."""
         self.error: tuple[int, dict[str, str]] | None = None
         """(status, headers) every request gets instead, to play a gated or missing repo."""
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -104,7 +107,11 @@ class FakeHub:
                 hub.gets[found[0]] += 1
                 self.send_response(200)
                 self._headers_for(found[1])
-                self.wfile.write(found[1].read_bytes())
+                data = found[1].read_bytes()
+                for start in range(0, len(data), 4096):
+                    self.wfile.write(data[start : start + 4096])
+                    if hub.delay:
+                        time.sleep(hub.delay)
 
         return Handler
 
