@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "studio.moderation",
     "studio.storyboards",
     "studio.machine",
+    "studio.library",
 ]
 
 MIDDLEWARE = [
@@ -218,7 +219,12 @@ FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600}}
+# `models`: checkpoint downloads (studio.library). The studio's workers listen on `default`
+# first, then `models` (scripts/run.sh), so a waiting generation goes before a download.
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
+    "models": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 48 * 3600},
+}
 RQ = {"COMMIT_MODE": "on_db_commit"}
 # Pub/sub: a group send is one PUBLISH that each ASGI process fans out to its own sockets,
 # instead of one Redis list push and pop per watcher. With 200 watchers of one project that
@@ -237,6 +243,10 @@ CHANNEL_LAYERS = {
 # Besides these, every catalogue model installed as STUDIO_MODELS_DIR/<catalogue name> (with
 # its manifest) is an engine of that name, picked up without a restart (studio.jobs.engines).
 STUDIO_MODELS_DIR = Path(env("STUDIO_MODELS_DIR", str(VAR_DIR / "models")))
+# Where `manage.py fetch_model` and the staff Models page download checkpoints from: a hub
+# mirror's URL, or empty for huggingface_hub's own default (HF_ENDPOINT, else the hub).
+# huggingface_hub reads HF_TOKEN (gated checkpoints) and HF_HUB_OFFLINE itself.
+STUDIO_HF_ENDPOINT = env("STUDIO_HF_ENDPOINT")
 # RIFE frame-interpolation weights (`scripts/bootstrap.sh` fetches them); missing: DIS flow.
 STUDIO_RIFE_WEIGHTS = Path(
     env("STUDIO_RIFE_WEIGHTS", str(BASE_DIR / "var/models/rife/flownet.pkl"))

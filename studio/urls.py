@@ -44,6 +44,7 @@ urlpatterns = [
     path("clips/<int:pk>/report/", moderation.clip_report, name="clip-report"),
     path("moderation/", include("studio.moderation.urls")),
     path("staff/machine/", include("studio.machine.urls")),
+    path("staff/models/", include("studio.library.urls")),
     path("teams/<int:pk>/usage/", usage.team_usage_view, name="team-usage"),
     path("clips/<int:pk>/favourite/", gallery.clip_favourite_view, name="clip-favourite"),
     path("clips/<int:pk>/rename/", gallery.clip_rename_view, name="clip-rename"),

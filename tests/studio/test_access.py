@@ -209,6 +209,12 @@ MATRIX = {
     "clip-report": ("post", lambda w: [w.clip.pk], None, S("400 400 400 404 login 404")),
     # The moderation panel: staff only; everyone else is told there is nothing here.
     "moderation-queue": ("get", None, None, STAFF_ONLY),
+    # The Models page (downloads): staff only, like the moderation panel.
+    "library:index": ("get", None, None, STAFF_ONLY),
+    "library:row": ("get", lambda w: ["wan-t2v-1.3b"], None, STAFF_ONLY),
+    "library:fetch": ("post", lambda w: ["wan-t2v-1.3b"], None, STAFF_GO),
+    "library:cancel": ("post", lambda w: ["wan-t2v-1.3b"], None, STAFF_GO),
+    "library:delete": ("post", lambda w: ["wan-t2v-1.3b"], None, S("404 404 404 404 login 400")),
     "moderation-clip-act": ("post", lambda w: [w.clip.pk], None, S("404 404 404 404 login 400")),
     "moderation-clip-video": ("get", lambda w: [w.clip.pk], None, STAFF_ONLY),
     "moderation-clip-poster": ("get", lambda w: [w.clip.pk], None, STAFF_ONLY),
@@ -443,3 +449,30 @@ def test_an_expired_session_sends_htmx_to_the_login_page(client, world):
     )
     assert response.status_code == 200
     assert response["HX-Redirect"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.django_db(transaction=True)
+def test_matrix_models_websocket(client, world, role):
+    """Only staff watch the Models page's downloads; everyone else is refused (4403)."""
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings as django_settings
+
+    from studio.asgi import application
+
+    async def connect():
+        if role != "anonymous":
+            await sync_to_async(client.force_login)(world.users[role])
+        cookie = client.cookies.get(django_settings.SESSION_COOKIE_NAME)
+        headers = [(b"origin", b"http://testserver")]
+        if cookie:
+            headers.append((b"cookie", f"{cookie.key}={cookie.value}".encode()))
+        socket = WebsocketCommunicator(application, "/ws/staff/models/", headers=headers)
+        connected, code = await socket.connect()
+        await socket.disconnect()
+        return connected, code
+
+    connected, code = asyncio.run(connect())
+    assert connected is (role == "staff"), role
+    if role != "staff":
+        assert code == 4403
