@@ -264,12 +264,13 @@ def test_a_long_edit_keeps_two_takes_open_at_most(tmp_path, takes):
     ]
     plan = edit.EditPlan(shots=tuple(shots), preset=edit.ExportPreset(64, 64, 24, "crop"))
     film, opened = edit._build(plan, edit.plan_segments(plan))
-    most, readers = 0, set()
+    most, readers = 0, []
     try:
         for _ in film.iter_frames(fps=24):
             live = [take.reader for take in opened if take.reader is not None]
             most = max(most, len(live))
-            readers.update(map(id, live))
+            # Keep the readers themselves: a closed one's id() may be reused by the next.
+            readers += [r for r in live if not any(r is seen for seen in readers)]
     finally:
         for take in opened:
             take.close()
