@@ -10,6 +10,7 @@ from django.conf import settings
 
 from generation.catalogue import CATALOGUE, CatalogueEntry
 from generation.modelstore import model_path, read_manifest
+from generation.spec import MODES
 
 from .models import ModelDownload
 
@@ -17,6 +18,8 @@ MODE_NAMES = {
     "text_to_video": "text",
     "image_to_video": "image",
     "video_to_video": "video",
+    "extend_forward": "extend forward",
+    "extend_backward": "extend backward",
 }
 
 
@@ -63,7 +66,8 @@ class ModelRow:
 
     @property
     def modes(self) -> str:
-        return ", ".join(MODE_NAMES.get(m, m) for m in sorted(self.entry.modes))
+        ordered = [m for m in MODES if m in self.entry.modes]
+        return ", ".join(MODE_NAMES.get(m, m.replace("_", " ")) for m in ordered)
 
 
 def model_row(entry: CatalogueEntry, *, measure: bool = True) -> ModelRow:

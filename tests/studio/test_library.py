@@ -218,6 +218,9 @@ def test_the_page_shows_disk_use_and_each_state(staff_client, models_dir, redis_
     page = staff_client.get(reverse("library:index")).content.decode()
     assert "Not installed" in page and str(models_dir) in page and "free of" in page
     assert "17.4 GB" in page and "Apache-2.0" in page and "832×480" in page
+    # Modes read as words, in the order the studio lists them (not identifiers).
+    assert ">text, video<" in _model_row(page)
+    assert ">text, image, extend forward, extend backward<" in _model_row(page, "ltx-2b-0.9.5")
     ModelDownload.objects.create(
         name=NAME, status="failed", error="Could not download: the hub is unreachable."
     )
