@@ -1,8 +1,9 @@
 """A tiny pipeline laid out as huggingface_hub's cache holds a download, for fetch tests.
 
 `HF_HUB_CACHE/models--Org--Name/` with `blobs/` (the bytes), `snapshots/<commit>/` (the
-repository's files as symlinks to the blobs) and `refs/<revision>` (the commit), as
-`snapshot_download` leaves it. No network: the files come from a tiny pipeline on disk.
+repository's files as symlinks to the blobs) and `refs/<revision>` (the commit): the layout
+huggingface_hub's cache uses. Built offline by copying a tiny random-weight pipeline that the
+tests saved to disk; nothing is downloaded.
 """
 
 from __future__ import annotations
