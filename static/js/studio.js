@@ -11,6 +11,7 @@ document.addEventListener("htmx:oobErrorNoTarget", (event) => {
   if (jobs && card && card.id && card.id.startsWith("generation-")) {
     jobs.prepend(card);
     htmx.process(card);
+    groupVariant(card);
   } else if (jobs && card && card.id && card.id.startsWith("progress-")) {
     fetchMissingCard(jobs, card.dataset.card);
   }
@@ -22,7 +23,40 @@ const fetchedCards = new Set();
 function fetchMissingCard(jobs, url) {
   if (!url || fetchedCards.has(url)) return;
   fetchedCards.add(url);
-  htmx.ajax("GET", url, { target: jobs, swap: "afterbegin" });
+  htmx.ajax("GET", url, { target: jobs, swap: "afterbegin" }).then(() => {
+    const card = jobs.firstElementChild;
+    if (card && card.id && card.id.startsWith("generation-")) groupVariant(card);
+  });
+}
+
+// Variants of one submit (a teammate's, or the API's) arrive over the socket one card at a
+// time: gather them side by side, in the order the page shows after a reload.
+function groupVariant(card) {
+  const key = card.dataset.variantGroup;
+  const jobs = document.getElementById("jobs");
+  if (!key || !jobs || card.parentElement !== jobs) return;
+  let group = jobs.querySelector(`:scope > .variants[data-variant-group="${key}"]`);
+  if (!group) {
+    const mate = [...jobs.querySelectorAll(`:scope > [data-variant-group="${key}"]`)]
+      .find((other) => other !== card);
+    if (!mate) return; // The first of its group: it waits for the next.
+    group = document.createElement("div");
+    group.className = "variants";
+    group.dataset.variantGroup = key;
+    group.setAttribute("role", "group");
+    mate.before(group);
+    group.append(mate);
+  }
+  group.append(card);
+  const order = (el) => [parseFloat(el.dataset.queued) || 0, el.id];
+  const cards = [...group.children].sort((a, b) => {
+    const [qa, ia] = order(a), [qb, ib] = order(b);
+    return qa - qb || (ia < ib ? -1 : ia > ib ? 1 : 0);
+  });
+  group.append(...cards);
+  const n = cards.length;
+  group.className = `variants variants-${n}`;
+  group.setAttribute("aria-label", `${n} variant${n > 1 ? "s" : ""}`);
 }
 
 // The submit's response inserting cards the socket already put there: keep the socket's
@@ -32,7 +66,11 @@ document.addEventListener("htmx:oobBeforeSwap", (event) => {
   if (detail.target.id !== "jobs" || !detail.fragment) return;
   detail.fragment.querySelectorAll("[id^='generation-']").forEach((card) => {
     const existing = document.getElementById(card.id);
-    if (existing) card.replaceWith(existing);
+    if (!existing) return;
+    const group = existing.parentElement;
+    card.replaceWith(existing);
+    // A group the socket began for these cards gives way to the submit's.
+    if (group && group.classList.contains("variants") && !group.children.length) group.remove();
   });
 });
 

@@ -73,10 +73,24 @@ def test_invite_by_link_then_watch_a_teammates_job_live(crew, live_studio, brows
     owner.fill("#id_resolution", "256")
     owner.fill("#id_duration_s", "4")
     owner.fill("#id_fps", "12")
+    owner.fill("#id_variants", "2")
     owner.click("#prompt-form button[type=submit]")
 
     mate.wait_for_selector("#jobs progress.bar", timeout=30_000)
-    mate.wait_for_selector("#jobs video", timeout=120_000)
+    # The two variants reach the teammate one card at a time and sit side by side, as
+    # they do after a reload.
+    mate.wait_for_function(
+        "() => document.querySelectorAll('#jobs > .variants > article').length === 2",
+        timeout=30_000,
+    )
+    mate.wait_for_function(
+        "() => document.querySelectorAll('#jobs video').length === 2", timeout=120_000
+    )
+    queued = mate.eval_on_selector_all(
+        "#jobs > .variants > article", "els => els.map(e => parseFloat(e.dataset.queued))"
+    )
+    assert queued == sorted(queued), queued  # In the order they were made.
+    assert mate.get_attribute("#jobs > .variants", "aria-label") == "2 variants"
     seen = mate.evaluate("window.__seen")
     assert len(set(seen)) >= 2 and max(seen) > min(seen), seen
     card = mate.inner_text("#jobs")
