@@ -163,8 +163,8 @@ def main() -> None:
     )
     parser.add_argument("--mb", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=4)
-    parser.add_argument("--idle-calls", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--idle-calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument(
         "--control",
         help="Another studio, idle: its /login/ timed alongside, to tell what the machine's "

@@ -134,3 +134,79 @@ def test_arriving_bodies_past_the_memory_budget_go_to_disk(settings):
     second.close()
     first.close()  # Unread (the client left): its memory is let go all the same.
     assert ArrivingBody.held == held
+
+
+def _form_request(upload_bytes: int):
+    import io
+    import os
+    import threading
+
+    from django.core.files.uploadhandler import FileUploadHandler
+
+    from studio.asgi import StudioASGIRequest
+
+    boundary = "b0undary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nhi\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="a.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + b"v" * upload_bytes
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/videos/edits",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+    }
+    request = StudioASGIRequest(scope, io.BytesIO(body))
+    seen: dict = {}
+
+    class Recorder(FileUploadHandler):
+        def new_file(self, *args, **kwargs):
+            native = threading.get_native_id()
+            seen["thread"] = threading.current_thread().name
+            seen["nice"] = os.getpriority(os.PRIO_PROCESS, native)
+            super().new_file(*args, **kwargs)
+
+        def receive_data_chunk(self, raw_data, start):
+            return raw_data
+
+        def file_complete(self, file_size):
+            return None
+
+    request.upload_handlers.insert(0, Recorder())
+    return request, seen
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="thread nice")
+def test_an_upload_sized_form_is_parsed_at_a_lower_priority(settings):
+    import os
+    import threading
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    request, seen = _form_request(300_000)
+    assert request.POST["prompt"] == "hi" and request.FILES["video"].size == 300_000
+    assert seen["thread"].startswith("upload-parser") and seen["nice"] == min(19, mine + 10)
+
+    small, seen = _form_request(50_000)  # Under the in-memory size: parsed right here.
+    assert small.FILES["video"].size == 50_000
+    assert seen["thread"] == threading.current_thread().name and seen["nice"] == mine
+
+
+def test_a_malformed_upload_sized_form_raises_as_before(settings):
+    from django.http.multipartparser import MultiPartParserError
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    request, _ = _form_request(300_000)
+    request.META["CONTENT_TYPE"] = "multipart/form-data; boundary="  # No boundary.
+    with pytest.raises(MultiPartParserError):
+        request.POST  # noqa: B018
