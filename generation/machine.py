@@ -26,6 +26,7 @@ READY = "ready"
 NOT_DOWNLOADED = "not downloaded"
 TOO_BIG = "does not fit this GPU"
 NEEDS_GPU = "needs a GPU"
+SWITCHED_OFF = "switched off"
 
 FIT_ORDER = ("none", "model", "group")
 """Offload modes from the fastest (all weights on the GPU) to the most frugal."""

@@ -269,9 +269,10 @@ for _family in ("wan", "ltx", "cogvideox", "svd"):
 # What the pipelines of all engines may use together on the worker's device (the GPU, or RAM
 # on a CPU-only worker); unset: the device's memory less headroom. Least recently used go first.
 STUDIO_MEMORY_BUDGET_GB = float(env("STUDIO_MEMORY_BUDGET_GB", "0") or 0)
-_selected = env_list("STUDIO_ENGINES")
-if _selected:
-    STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in _selected}
+# Only these engines (comma list; empty: all), configured here or installed as models.
+STUDIO_ENGINES = env_list("STUDIO_ENGINES")
+if STUDIO_ENGINES:
+    STUDIO_ENGINE_CONFIGS = {k: v for k, v in STUDIO_ENGINE_CONFIGS.items() if k in STUDIO_ENGINES}
 STUDIO_DEFAULT_ENGINE = env(
     "STUDIO_DEFAULT_ENGINE",
     next((e for e in STUDIO_ENGINE_CONFIGS if e not in ("animatic", "enhance")), "animatic"),

@@ -131,8 +131,26 @@ def engine_configs() -> dict[str, dict[str, Any]]:
     """Every engine's config: the settings' engines, then the installed catalogue models."""
     configs = {k: dict(v) for k, v in settings.STUDIO_ENGINE_CONFIGS.items()}
     for name, model in installed_models().items():
-        configs.setdefault(name, {"kind": model.entry.family, "model": str(model.path)})
+        if _selected(name):
+            configs.setdefault(name, {"kind": model.entry.family, "model": str(model.path)})
     return configs
+
+
+def _selected(engine_id: str) -> bool:
+    """Whether STUDIO_ENGINES (empty: every engine) lets this engine be offered."""
+    return not settings.STUDIO_ENGINES or engine_id in settings.STUDIO_ENGINES
+
+
+def _switched_off(name: str, entry: CatalogueEntry) -> EngineStatus:
+    return EngineStatus(
+        name,
+        entry.label,
+        machine.SWITCHED_OFF,
+        f"switched off: installed, but STUDIO_ENGINES ({','.join(settings.STUDIO_ENGINES)}) "
+        "leaves it out; add its name there to offer it",
+        False,
+        entry,
+    )
 
 
 def get_registry() -> Registry:
@@ -226,6 +244,9 @@ def engine_statuses() -> list[EngineStatus]:
     for name, entry in catalogue.CATALOGUE.items():
         if name in configs:
             continue
+        if name in installed:
+            statuses.append(_switched_off(name, entry))
+            continue
         facts = facts or machine_facts()
         s = machine.status(entry, facts, installed=False)
         statuses.append(EngineStatus(name, entry.label, s.state, s.reason, False, entry))
@@ -240,6 +261,8 @@ def engine_status(engine_id: str) -> EngineStatus | None:
     entry = catalogue.CATALOGUE.get(engine_id)
     if entry is None:
         return None
+    if engine_id in installed_models():
+        return _switched_off(engine_id, entry)
     s = machine.status(entry, machine_facts(), installed=False)
     return EngineStatus(engine_id, entry.label, s.state, s.reason, False, entry)
 

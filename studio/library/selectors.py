@@ -65,6 +65,12 @@ class ModelRow:
         return "missing"
 
     @property
+    def switched_off(self) -> bool:
+        """Installed, but STUDIO_ENGINES leaves it out of the engines offered."""
+        selected = settings.STUDIO_ENGINES
+        return self.installed_at is not None and bool(selected) and self.name not in selected
+
+    @property
     def modes(self) -> str:
         ordered = [m for m in MODES if m in self.entry.modes]
         return ", ".join(MODE_NAMES.get(m, m.replace("_", " ")) for m in ordered)

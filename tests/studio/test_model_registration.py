@@ -5,6 +5,8 @@ import shutil
 
 import django_rq
 import pytest
+from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
 from generation import machine, modelstore
@@ -142,3 +144,31 @@ def test_a_configured_hub_model_not_in_the_cache_is_missing_with_the_setting_to_
             request=GenerationRequest(prompt="a kite", width=32, height=32, num_frames=9, fps=8),
         )  # fmt: skip
     assert not Generation.objects.exists()
+
+
+def test_studio_engines_leaves_an_installed_model_out_and_says_so(
+    models_dir, tiny_wan_dir, settings, alice, alice_client, alice_project
+):
+    staff_client = Client()
+    staff_client.force_login(User.objects.create_user("keeper", is_staff=True))
+    install(models_dir, tiny_wan_dir)
+    settings.STUDIO_ENGINES = ["animatic"]
+
+    assert engine_choices(alice_client, alice_project) == {"animatic"}
+    assert NAME not in api_models(alice_client, alice)
+    status = engine_status(NAME)
+    assert status.state == machine.SWITCHED_OFF and "STUDIO_ENGINES (animatic)" in status.reason
+    _, raw = api_key_create(team=alice.memberships.get().team, user=alice, name="k")
+    created = alice_client.post(
+        "/v1/videos", {"model": NAME, "prompt": "a kite"}, content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+    )  # fmt: skip
+    assert created.status_code == 400 and "switched off" in created.json()["error"]["message"]
+    models_page = staff_client.get(reverse("library:index")).content.decode()
+    assert "Switched off: <code>STUDIO_ENGINES</code>" in models_page
+    machine_page = staff_client.get(reverse("machine:index")).content.decode()
+    assert "switched off" in machine_page
+
+    settings.STUDIO_ENGINES = ["animatic", NAME]
+    assert engine_choices(alice_client, alice_project) == {"animatic", NAME}
+    assert "Switched off" not in staff_client.get(reverse("library:index")).content.decode()
