@@ -2,8 +2,8 @@
 
 Starts scripts/run.sh (supervisord: its own Redis, STUDIO_WORKERS workers, daphne) in a
 temporary var directory, keeps a few animatic jobs in flight through the /v1 API, and
-does N `kill -9` of a worker while it runs a job and M `kill -9` of Redis while a job
-runs, in a shuffled order. A prober GETs /login/ every 0.2 s throughout. Then it waits
+does N `kill -9` of a worker while it runs a job, M `kill -9` of Redis while a job
+runs and W `kill -9` of one web process (the others go on serving), in a shuffled order. A prober GETs /login/ every 0.2 s throughout. Then it waits
 for every job to end and prints a markdown table: tries, jobs, completed, lost (unknown
 to the API), stuck (not finished in time), failed for infrastructure reasons (the worker
 or Redis: `worker_lost`, or an engine error that names Redis), other failures, and
@@ -14,7 +14,8 @@ takes down a job no earlier kill hit: a job whose worker dies
 STUDIO_MAX_ATTEMPTS times is failed as `worker_lost` by design (a kill -9 cannot be told
 from a job that crashes its worker). `--any-job` drops that rule.
 
-Run: `.venv/bin/python bench/faults.py [--worker-kills 20] [--redis-kills 5] [--port 8109]`
+Run: `.venv/bin/python bench/faults.py [--worker-kills 20] [--redis-kills 5] [--web-kills 5]
+[--port 8109]`
 """
 
 import argparse
@@ -123,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worker-kills", type=int, default=20)
     parser.add_argument("--redis-kills", type=int, default=5)
+    parser.add_argument("--web-kills", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--size", default="1280x720", help="job size (animatic)")
@@ -148,9 +150,10 @@ def main() -> None:
     status: dict[str, str] = {}
     submit_errors = 0
     killed_jobs: set[str] = set()
-    kills = {"worker": 0, "redis": 0}
-    mid_job = {"worker": 0, "redis": 0}
+    kills = {"worker": 0, "redis": 0, "web": 0}
+    mid_job = {"worker": 0, "redis": 0, "web": 0}
     plan = ["worker"] * args.worker_kills + ["redis"] * args.redis_kills
+    plan += ["web"] * args.web_kills
     random.Random(args.seed).shuffle(plan)
 
     progress: dict[str, int] = {}
@@ -203,7 +206,7 @@ def main() -> None:
                     break
                 time.sleep(0.3)
             # A process supervisord is (re)starting is not RUNNING yet: wait for it.
-            wanted = "worker:" if target == "worker" else "redis"
+            wanted = {"worker": "worker:", "redis": "redis", "web": "web:"}[target]
             ready = time.monotonic() + 30
             pids = studio.pids()
             while not any(n.startswith(wanted) for n in pids) and time.monotonic() < ready:
@@ -263,6 +266,7 @@ def main() -> None:
     print("|---|---|---|")
     print(f"| worker kill -9 | {kills['worker']} | {mid_job['worker']} |")
     print(f"| Redis kill -9 | {kills['redis']} | {mid_job['redis']} |")
+    print(f"| web process kill -9 | {kills['web']} | {mid_job['web']} |")
     print()
     print("| jobs | completed | lost | stuck | failed: infrastructure | failed: other "
           "| submit errors | site probes missed (longest outage) |")  # fmt: skip

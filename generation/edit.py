@@ -193,19 +193,67 @@ def ffmpeg_binary() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+# The demuxer for each soundtrack's first bytes: one self-contained audio file, its format
+# forced on FFmpeg, as for videos (`generation.video`). Text formats FFmpeg would detect by
+# content (concat lists, playlists, SDP) name other files or sockets and never match.
+_ID3_FORMATS = {".flac": "flac", ".aac": "aac"}  # ID3 tags may precede these, or MP3.
+
+
+def _sniff_audio(head: bytes, suffix: str) -> str | None:
+    if head.startswith(b"ID3"):
+        return _ID3_FORMATS.get(suffix, "mp3")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head.startswith(b"OggS"):
+        return "ogg"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if len(head) >= 8 and head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide"):
+        return "mov"  # M4A
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return "aac"  # An ADTS frame header.
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "mp3"  # An MPEG audio frame header.
+    return None
+
+
 def check_audio_file(path: str | os.PathLike[str]) -> float:
-    """Return the audio's duration in seconds, or say clearly why it cannot be a soundtrack."""
+    """Return the audio's duration in seconds, or say clearly why it cannot be a soundtrack.
+
+    Only a file whose first bytes say it is one of the accepted formats is handed to
+    FFmpeg, with that format forced and only the `file` protocol, for this one file; no
+    error names the server's paths.
+    """
     import av
 
-    name = Path(path).name
-    if Path(path).suffix.lower() not in AUDIO_EXTENSIONS:
+    from generation.video import path_free_reason
+
+    local = os.path.abspath(os.fspath(path))
+    name = Path(local).name
+    suffix = Path(local).suffix.lower()
+    words = ", ".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
+    if suffix not in AUDIO_EXTENSIONS:
         raise GenerationError(
-            f"{name} is not a supported soundtrack; use one of "
-            f"{', '.join(e.lstrip('.') for e in AUDIO_EXTENSIONS)}.",
+            f"{name} is not a supported soundtrack; use one of {words}.", field="soundtrack"
+        )
+    try:
+        with open(local, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise GenerationError(
+            f"{name} is not a readable audio file ({path_free_reason(exc, local)}).",
+            field="soundtrack",
+        ) from None
+    fmt = _sniff_audio(head, suffix)
+    if fmt is None:
+        raise GenerationError(
+            f"{name} is not an audio file we can read: send {words} "
+            "(playlists and lists are refused).",
             field="soundtrack",
         )
     try:
-        with av.open(os.fspath(path)) as container:
+        options = {"protocol_whitelist": "file", "enable_drefs": "0"}
+        with av.open(f"file:{local}", format=fmt, options=options) as container:
             if not container.streams.audio:
                 raise GenerationError(f"{name} has no audio stream.", field="soundtrack")
             stream = container.streams.audio[0]
@@ -219,7 +267,8 @@ def check_audio_file(path: str | os.PathLike[str]) -> float:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise GenerationError(
-            f"{name} is not a readable audio file ({exc}).", field="soundtrack"
+            f"{name} is not a readable audio file ({path_free_reason(exc, local)}).",
+            field="soundtrack",
         ) from None
     if seconds <= 0:
         raise GenerationError(f"{name} has no audio to play (zero length).", field="soundtrack")

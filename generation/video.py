@@ -153,7 +153,7 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-def _reason(exc: BaseException, name: str) -> str:
+def path_free_reason(exc: BaseException, name: str) -> str:
     """What went wrong, without the file's path (FFmpeg and the OS quote it)."""
     text = getattr(exc, "strerror", None) or str(exc)
     text = str(text).replace(name, Path(name).name)
@@ -182,7 +182,7 @@ def _open(path: str | os.PathLike[str]) -> Any:
     except FileNotFoundError:
         raise _unreadable(name, ": the file does not exist.") from None
     except OSError as exc:
-        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+        raise _unreadable(name, f" ({path_free_reason(exc, name)}).") from None
     if not head:
         raise _unreadable(name, ": the file is empty.")
     fmt = _sniff(head)
@@ -196,7 +196,7 @@ def _open(path: str | os.PathLike[str]) -> Any:
     try:
         container = av.open(f"file:{name}", mode="r", format=fmt, options=dict(_OPEN_OPTIONS))
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+        raise _unreadable(name, f" ({path_free_reason(exc, name)}).") from None
     if container.format.name.split(",")[0] not in ALLOWED_FORMATS:
         container.close()
         raise _unreadable(name, f": FFmpeg read it as {container.format.name}.")
@@ -212,7 +212,7 @@ def _info(container: Any, name: str) -> VideoInfo:
     try:
         return _read_info(container, name)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+        raise _unreadable(name, f" ({path_free_reason(exc, name)}).") from None
 
 
 def _read_info(container: Any, name: str) -> VideoInfo:
@@ -276,7 +276,7 @@ def read_video(
                     break
         except av.FFmpegError as exc:
             if not frames:
-                raise _unreadable(name, f" ({_reason(exc, name)}).") from None
+                raise _unreadable(name, f" ({path_free_reason(exc, name)}).") from None
     finally:
         container.close()
     if not frames:
@@ -347,7 +347,9 @@ class FrameReader:
                 decoded = next(self._frames, None)
             except av.FFmpegError as exc:
                 if self._frame is None and latest is None:
-                    raise _unreadable(self._name, f" ({_reason(exc, self._name)}).") from None
+                    raise _unreadable(
+                        self._name, f" ({path_free_reason(exc, self._name)})."
+                    ) from None
                 decoded = None  # A damaged tail: keep the last good frame, as read_video does.
             if decoded is None and self._sought:
                 # A seek that found nothing to decode: go through from the top instead.

@@ -171,7 +171,7 @@ def test_soundtrack_checks(tmp_path):
     with pytest.raises(GenerationError, match="not a supported soundtrack"):
         edit.check_audio_file(tmp_path / "song.exe")
     (tmp_path / "song.mp3").write_bytes(b"not audio at all" * 10)
-    with pytest.raises(GenerationError, match="not a readable audio file|no audio"):
+    with pytest.raises(GenerationError, match="not an audio file we can read"):
         edit.check_audio_file(tmp_path / "song.mp3")
     silent = flat_clip(tmp_path / "v.mp4", frames=4, width=32, height=32, fps=8, rgb=(0, 0, 0))
     renamed = tmp_path / "v.m4a"
@@ -289,3 +289,65 @@ def test_a_shot_trimmed_in_deep_into_a_long_take_starts_on_its_frame(tmp_path):
     edit.assemble(plan, tmp_path / "film.mp4")
     *_, frames, _ = decoded(tmp_path / "film.mp4")
     assert [number(f) for f in frames] == list(range(175, 185))
+
+
+def encode_audio(path, codec: str, fmt: str, seconds: float = 0.5, rate: int = 48000) -> Path:
+    """A real encoded tone (PyAV), as a user's soundtrack file would be."""
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        t = np.arange(int(rate * seconds)) / rate
+        pcm = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return Path(path)
+
+
+@pytest.mark.parametrize(
+    "name, codec, fmt",
+    [
+        ("a.mp3", "libmp3lame", "mp3"),
+        ("a.m4a", "aac", "ipod"),
+        ("a.aac", "aac", "adts"),
+        ("a.ogg", "libopus", "ogg"),
+        ("a.opus", "libopus", "opus"),
+        ("a.flac", "flac", "flac"),
+        ("a.wav", "pcm_s16le", "wav"),
+    ],
+)
+def test_every_accepted_soundtrack_format_is_read(tmp_path, name, codec, fmt):
+    path = encode_audio(tmp_path / name, codec, fmt)
+    assert 0.3 < edit.check_audio_file(path) < 0.7
+
+
+def test_a_list_or_playlist_named_like_a_song_is_refused_without_opening_it(tmp_path, monkeypatch):
+    """FFmpeg picks concat, HLS and SDP by content: each would open other files or sockets."""
+    secret = encode_audio(tmp_path / "another-teams.wav", "pcm_s16le", "wav")
+    hostile = {
+        "concat.mp3": f"ffconcat version 1.0\nfile '{secret}'\n",
+        "list.m4a": f"ffconcat version 1.0\nfile {secret.name}\n",
+        "hls.aac": f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n{secret}\n#EXT-X-ENDLIST\n",
+        "stream.ogg": "v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\n"
+        "m=audio 5004 RTP/AVP 0\n",
+    }
+    opened = []
+    monkeypatch.setattr(av, "open", lambda *args, **kwargs: opened.append(args))
+    for name, text in hostile.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(GenerationError, match="playlists and lists are refused") as caught:
+            edit.check_audio_file(tmp_path / name)
+        assert str(tmp_path) not in str(caught.value)
+    assert opened == []  # FFmpeg never saw them.
+
+
+def test_a_broken_soundtrack_is_refused_without_the_servers_paths(tmp_path):
+    whole = encode_audio(tmp_path / "whole.flac", "flac", "flac").read_bytes()
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(whole[:6])  # The magic, then nothing.
+    with pytest.raises(GenerationError) as caught:
+        edit.check_audio_file(broken)
+    assert "broken.flac" in str(caught.value) and str(tmp_path) not in str(caught.value)
