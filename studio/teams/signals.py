@@ -16,12 +16,18 @@ from studio.teams.services import personal_team_ensure
 
 
 @receiver(post_save, sender=User)
-def user_saved(sender, instance: User, created: bool, raw: bool = False, **kwargs) -> None:
+def user_saved(
+    sender, instance: User, created: bool, raw: bool = False, update_fields=None, **kwargs
+) -> None:
     if raw:
         return
     if created:
         personal_team_ensure(user=instance)
-    elif not instance.is_active:
+    elif (not instance.is_active or not instance.is_staff) and (
+        update_fields is None or set(update_fields) - {"last_login"}
+    ):
+        # Deactivated, or possibly no longer staff: sockets that needed it close. (A login
+        # only stamps last_login; it changes no one's access.)
         access_changed(user_group_name(instance.pk))
 
 

@@ -238,7 +238,8 @@ def test_staff_see_the_models_link(client, staff, alice):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_deactivated_account_is_cut_off_at_once(client, staff, redis_conn):
+@pytest.mark.parametrize("change", ["is_active", "is_staff"])
+def test_a_deactivated_or_demoted_account_is_cut_off_at_once(client, staff, redis_conn, change):
     async def scenario():
         await sync_to_async(client.force_login)(staff)
         cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
@@ -249,7 +250,7 @@ def test_a_deactivated_account_is_cut_off_at_once(client, staff, redis_conn):
         socket = WebsocketCommunicator(application, "/ws/staff/models/", headers=headers)
         connected, _ = await socket.connect()
         assert connected
-        staff.is_active = False
+        setattr(staff, change, False)
         await sync_to_async(staff.save)()
         return await socket.receive_output(timeout=10)
 
