@@ -100,13 +100,19 @@ CONF
   fi
   # A worker told to stop finishes its job for STUDIO_STOP_GRACE seconds, then puts it
   # back in the queue (studio/jobs/worker.py); KILL only if it has not exited 10 s later.
-  # Workers take generations (`default`) first, then model downloads (`models`, the staff
-  # Models page): a download occupies one worker while it runs.
+  # Workers take generations (`default`); one more process takes model downloads (`models`,
+  # the staff Models page), so a download of many GB never holds up a generation.
   cat <<CONF
 [program:worker]
-command="$(q "$PY")" manage.py rqworker default models --worker-class studio.jobs.worker.StudioWorker
+command="$(q "$PY")" manage.py rqworker default --worker-class studio.jobs.worker.StudioWorker
 process_name=worker-%(process_num)d
 numprocs=$WORKERS
+priority=20
+stopwaitsecs=$((${STUDIO_STOP_GRACE:-2} + 10))
+$common
+
+[program:downloads]
+command="$(q "$PY")" manage.py rqworker models --worker-class studio.jobs.worker.StudioWorker
 priority=20
 stopwaitsecs=$((${STUDIO_STOP_GRACE:-2} + 10))
 $common

@@ -219,8 +219,8 @@ FILE_UPLOAD_TEMP_DIR = env("FILE_UPLOAD_TEMP_DIR") or None
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-# `models`: checkpoint downloads (studio.library). The studio's workers listen on `default`
-# first, then `models` (scripts/run.sh), so a waiting generation goes before a download.
+# `default`: generations; `models`: checkpoint downloads (studio.library), which scripts/run.sh
+# gives a worker of their own, so a long download never holds up a generation.
 RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 6 * 3600},
     "models": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 48 * 3600},

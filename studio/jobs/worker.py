@@ -15,7 +15,7 @@ from pathlib import Path
 import redis.exceptions
 from django.conf import settings
 from django.core.files.storage import default_storage
-from rq import SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.executions import Execution
 from rq.registry import StartedJobRegistry
 from rq.timeouts import TimerDeathPenalty
@@ -23,6 +23,7 @@ from rq.timeouts import TimerDeathPenalty
 from studio.jobs.jobs import INFRASTRUCTURE_ERRORS
 from studio.jobs.models import Generation
 from studio.jobs.services import CLIP_TMP_PREFIX, generation_reconcile
+from studio.jobs.services import QUEUE as GENERATION_QUEUE
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,10 @@ def reconcile(connection, queues) -> dict[str, int]:
 
 
 def _reconcile(connection, queues) -> dict[str, int]:
+    # Generations wait in their own queue, whichever queues this worker takes (the downloads
+    # worker takes only `models`): what Redis holds of them is read from there.
+    if GENERATION_QUEUE not in {q.name for q in queues}:
+        queues = [*queues, Queue(GENERATION_QUEUE, connection=connection)]
     live = live_worker_names(connection)
     stale = clean_started_registries(connection, queues, live)
     known: set[str] = set()

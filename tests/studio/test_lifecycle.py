@@ -176,6 +176,24 @@ def test_reconcile_requeues_forgotten_and_retries_orphans(
     assert reconcile(redis_conn, [queue]) == {"requeued": 0, "retried": 0, "failed": 0}
 
 
+def test_the_downloads_worker_s_reconcile_reads_generations_from_their_queue(
+    alice, alice_project, redis_conn, django_capture_on_commit_callbacks
+):
+    """The downloads worker takes only `models`; a queued generation is not 'forgotten'."""
+    import django_rq
+
+    generations, models = django_rq.get_queue("default"), django_rq.get_queue("models")
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = submit(alice_project, alice)
+    assert generations.get_job_ids() == [str(waiting.pk)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = reconcile(redis_conn, [models])
+
+    assert counts == {"requeued": 0, "retried": 0, "failed": 0}
+    assert generations.get_job_ids() == [str(waiting.pk)]  # Not queued a second time.
+
+
 def test_gallery_lists_clips_newest_first_and_paginates(
     alice_client, alice, alice_project, run_worker, django_capture_on_commit_callbacks
 ):

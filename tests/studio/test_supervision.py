@@ -56,6 +56,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+PROCESSES = 6  # Redis, 2 workers, the downloads worker, 2 web processes.
+
+
 def _until(check, timeout: float = 60.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while not (result := check()):
@@ -74,7 +77,7 @@ def start(studio: Studio, log: Path) -> None:
         start_new_session=True,  # like a terminal: signals go to run.sh (supervisord) only
     )
     _until(studio.answers, 120, "the site")
-    _until(lambda: len(studio.pids()) == 5, 60, "all processes")  # redis, 2 workers, 2 web
+    _until(lambda: len(studio.pids()) == PROCESSES, 60, "all processes")
 
 
 def stop(studio: Studio) -> None:
@@ -142,7 +145,9 @@ def completes(client: openai.OpenAI, *, timeout: float = 90.0) -> str:
 
 def test_two_workers_two_web_processes_and_a_job(studio, client):
     pids = studio.pids()
-    assert set(pids) == {"redis", "web:web-0", "web:web-1", "worker:worker-0", "worker:worker-1"}
+    assert set(pids) == {
+        "redis", "web:web-0", "web:web-1", "worker:worker-0", "worker:worker-1", "downloads"
+    }  # fmt: skip
     completes(client)
 
 
@@ -169,7 +174,7 @@ def test_each_web_process_serves_the_port_alone(studio, client):
             assert studio.pids()[up] == serving and down not in studio.pids()
         finally:
             studio.ctl("start", down)
-        _until(lambda: len(studio.pids()) == 5, 30, f"{down} to start again")
+        _until(lambda: len(studio.pids()) == PROCESSES, 30, f"{down} to start again")
 
 
 def test_the_site_answers_while_a_killed_web_process_restarts(studio):
@@ -199,7 +204,7 @@ def test_a_second_run_on_the_same_var_dir_refuses(studio):
         text=True, timeout=60,
     )  # fmt: skip
     assert second.returncode == 1 and "already running" in second.stderr
-    assert studio.answers() and len(studio.pids()) == 5
+    assert studio.answers() and len(studio.pids()) == PROCESSES
 
 
 @pytest.mark.parametrize("victim", ["worker:worker-0", "web:web-1", "redis"])
@@ -207,7 +212,7 @@ def test_a_killed_process_comes_back_and_the_rest_kept_running(studio, client, v
     before = studio.pids()
     os.kill(before[victim], signal.SIGKILL)
     after = _until(
-        lambda: (p := studio.pids()) and len(p) == 5 and p[victim] != before[victim] and p,
+        lambda: (p := studio.pids()) and len(p) == PROCESSES and p[victim] != before[victim] and p,
         30,
         f"{victim} to restart",
     )
@@ -307,7 +312,7 @@ def test_progress_reaches_sockets_on_either_web_process(studio, client):
     studio.ctl("stop", "web:web-0")
     on_web_1 = _websocket(studio, path, session)  # web-1 alone accepts.
     studio.ctl("start", "web:web-0")
-    _until(lambda: len(studio.pids()) == 5, 30, "web-0 to start again")
+    _until(lambda: len(studio.pids()) == PROCESSES, 30, "web-0 to start again")
     web_1 = studio.pids()["web:web-1"]
     os.kill(web_1, signal.SIGSTOP)  # Frozen: web-0 accepts the next socket.
     try:
