@@ -20,6 +20,7 @@ from studio.gallery.services import (
     clips_zip_stream,
     generation_dismiss,
 )
+from studio.ids import parse_ids
 from studio.jobs.models import Clip, Generation
 from studio.jobs.provenance import (
     clip_credentials,
@@ -219,7 +220,7 @@ MAX_ZIP_CLIPS = 200
 def clips_zip(request, pk: int):
     """The selected clips of a project as one streamed zip."""
     project = get_project_for_user(request.user, pk)
-    ids = [int(i) for i in request.GET.getlist("clip") if i.isdigit()][:MAX_ZIP_CLIPS]
+    ids = parse_ids(request.GET.getlist("clip"))[:MAX_ZIP_CLIPS]
     clips = list(
         Clip.objects.shown_to(request.user)
         .filter(project=project, pk__in=ids)

@@ -249,7 +249,7 @@ def audit(request):
 
 @staff_required
 def projects(request):
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").replace("\x00", "").strip()  # No text column holds NUL.
     found = Project.objects.select_related("team").order_by("-last_activity_at")
     if q:
         found = found.filter(Q(name__icontains=q) | Q(team__name__icontains=q))

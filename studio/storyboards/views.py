@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from generation.spec import GenerationError
 from studio import media
+from studio.ids import parse_ids
 from studio.projects.access import check_project_access, get_project_for_user
 from studio.storyboards import services
 from studio.storyboards.forms import ExportForm, ShotForm, StoryboardCreateForm, StoryboardForm
@@ -188,11 +189,12 @@ def shot_move(request, pk: int):
 @require_POST
 def storyboard_reorder(request, pk: int):
     board = _get_storyboard_for_user(request.user, pk, role="editor")
-    try:
-        order = [int(v) for v in request.POST.getlist("order")]
-        services.storyboard_reorder(storyboard=board, order=order)
-    except ValueError:
+    given = request.POST.getlist("order")
+    order = parse_ids(given)
+    if len(order) != len(given):
         return HttpResponse("The order must be a list of shot ids.", status=400)
+    try:
+        services.storyboard_reorder(storyboard=board, order=order)
     except GenerationError as e:
         return HttpResponse(e.message, status=400)
     return _board_response(request, board)

@@ -42,6 +42,8 @@ def _clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise TeamError("Name the team.")
+    if "\x00" in name:
+        raise TeamError("A team name cannot contain a NUL character.")
     if len(name) > Team._meta.get_field("name").max_length:
         raise TeamError("A team name has at most 100 characters.")
     return name

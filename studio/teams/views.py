@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from studio import throttle
+from studio.ids import parse_id
 from studio.teams.forms import AiMarkForm, LinkInviteForm, RoleForm, TeamForm, UserInviteForm
 from studio.teams.models import Invitation, Membership, Team
 from studio.teams.selectors import invitations_pending_for, role_allows
@@ -51,9 +52,14 @@ class SignupForm(UserCreationForm):
 
 
 def _safe_next(request) -> str | None:
+    """A path on this site to go on to (`next`), or None: anything else is ignored."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        target
+        and target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return target
     return None
@@ -242,11 +248,11 @@ def team_leave_view(request, pk: int):
 @require_POST
 def team_transfer_view(request, pk: int):
     team, me = get_team_for_user(request.user, pk, role="owner")
-    member_id = request.POST.get("member", "")
-    if not member_id.isdigit():
+    member_id = parse_id(request.POST.get("member", ""))
+    if member_id is None:
         return _failed(request, team, me, "settings", "Choose the member who becomes owner.")
     try:
-        team_transfer_ownership(team=team, by=request.user, to=_get_member(team, int(member_id)))
+        team_transfer_ownership(team=team, by=request.user, to=_get_member(team, member_id))
     except TeamError as e:
         return _failed(request, team, me, "settings", e.message)
     return _done(request, team, me)

@@ -22,6 +22,7 @@ from studio.gallery.services import (
     gallery_page,
     gallery_sort,
 )
+from studio.ids import parse_id
 from studio.jobs.engines import first_run_guidance
 from studio.jobs.models import Clip
 from studio.jobs.recipes import add_form_error
@@ -100,22 +101,19 @@ def _starting_form(request, project) -> PromptForm:
             "seed": None,
         }
         return PromptForm(initial=initial)
-    clip_id = request.GET.get("from_clip", "")
-    if clip_id.isdigit():
+    clip_id = parse_id(request.GET.get("from_clip", ""))
+    if clip_id is not None:
         clip = (
-            _clips(request, project)
-            .filter(pk=int(clip_id))
-            .select_related("generation__prompt")
-            .first()
+            _clips(request, project).filter(pk=clip_id).select_related("generation__prompt").first()
         )
         if clip is not None:
             g = clip.generation
             return PromptForm(initial=initial_from_recipe(g.recipe, g.prompt, g.engine))
     initial = initial_from_prompt(last_prompt(project=project, user=request.user))
     initial.pop("seed", None)  # a new submit gets a new seed unless one is asked for
-    image_clip = request.GET.get("image_clip", "")
-    if image_clip.isdigit() and _clips(request, project).filter(pk=int(image_clip)).exists():
-        initial["image_clip"] = int(image_clip)
+    image_clip = parse_id(request.GET.get("image_clip", ""))
+    if image_clip is not None and _clips(request, project).filter(pk=image_clip).exists():
+        initial["image_clip"] = image_clip
         initial["image_frame"] = "first" if request.GET.get("frame") == "first" else "last"
     return PromptForm(initial=initial)
 

@@ -1,0 +1,20 @@
+"""Ids a client sends in a query string or a form field, read without trusting them."""
+
+from collections.abc import Iterable
+
+MAX_ID_DIGITS = 18
+"""Up to 18 digits: below 2**63, so any id column (64-bit) can hold it."""
+
+
+def parse_id(text: object) -> int | None:
+    """The id `text` names, or None when it names none: ASCII digits only, at most 18."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if 0 <= text < 10**MAX_ID_DIGITS else None
+    if isinstance(text, str) and 0 < len(text) <= MAX_ID_DIGITS and text.isascii():
+        return int(text) if text.isdigit() else None
+    return None
+
+
+def parse_ids(texts: Iterable[object]) -> list[int]:
+    """The ids among `texts`, in order; the rest are dropped."""
+    return [i for text in texts if (i := parse_id(text)) is not None]
