@@ -196,8 +196,11 @@ def _lower_this_threads_priority() -> None:
     """Linux schedules threads, and a thread may lower its own priority (not raise it)."""
     if sys.platform == "linux":
         thread = threading.get_native_id()
-        nice = os.getpriority(os.PRIO_PROCESS, thread)  # The process's, inherited.
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + UPLOAD_NICENESS))
+        try:
+            nice = os.getpriority(os.PRIO_PROCESS, thread)  # The process's, inherited.
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + UPLOAD_NICENESS))
+        except OSError:  # A sandbox that forbids it: parse at the usual priority.
+            pass
 
 
 # Parses upload-sized forms at a lower CPU priority than the studio's other work.
