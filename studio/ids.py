@@ -6,15 +6,13 @@ MAX_ID_DIGITS = 18
 """Up to 18 digits: below 2**63, so any id column (64-bit) can hold it."""
 
 
-def parse_id(text: object) -> int | None:
+def parse_id(text: str | None) -> int | None:
     """The id `text` names, or None when it names none: ASCII digits only, at most 18."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text if 0 <= text < 10**MAX_ID_DIGITS else None
-    if isinstance(text, str) and 0 < len(text) <= MAX_ID_DIGITS and text.isascii():
-        return int(text) if text.isdigit() else None
+    if text and len(text) <= MAX_ID_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
     return None
 
 
-def parse_ids(texts: Iterable[object]) -> list[int]:
+def parse_ids(texts: Iterable[str]) -> list[int]:
     """The ids among `texts`, in order; the rest are dropped."""
     return [i for text in texts if (i := parse_id(text)) is not None]
